@@ -1,0 +1,14 @@
+"""impasto: neural style transfer after Gatys, Ecker & Bethge (CVPR 2016)."""
+
+from .api import reconstruct_content, synthesize_texture, transfer
+from .errors import ImpastoError
+from .optimize import Interrupted, Iterate
+
+__all__ = [
+    "ImpastoError",
+    "Interrupted",
+    "Iterate",
+    "reconstruct_content",
+    "synthesize_texture",
+    "transfer",
+]

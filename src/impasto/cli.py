@@ -1,0 +1,272 @@
+"""The `impasto` command: a caller of api.py whose options and defaults come from its signatures."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from tqdm import tqdm
+
+from . import api, images, normalization, weights
+from .errors import ImpastoError
+from .optimize import Interrupted, Iterate
+from .vgg import LAYERS
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments get one line and status 2 (argparse's own would add the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not positive")
+    return value
+
+
+def _number(text: str, allow_zero: bool = False) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value >= 0 if allow_zero else value > 0) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be {'0 or more' if allow_zero else 'positive'}")
+    return value
+
+
+def _weight(text: str) -> float:
+    return _number(text, allow_zero=True)
+
+
+def _layers(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    for name in names:
+        if name not in LAYERS:
+            raise argparse.ArgumentTypeError(
+                f"unknown layer {name!r} (VGG19 has conv1_1 ... conv5_4, pool1 ... pool5)"
+            )
+    if not names:
+        raise argparse.ArgumentTypeError("no layer named")
+    return names
+
+
+def _weights_list(text: str) -> tuple[float, ...]:
+    return tuple(_weight(part.strip()) for part in text.split(","))
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+# How each API parameter appears on the command line; the defaults come from api.py.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "size": dict(type=_whole, metavar="N", help="long side of the output in pixels"),
+    "iterations": dict(type=_whole, metavar="K",
+                       help="evaluations of the loss and its gradient (one forward and backward pass each)"),
+    "ratio": dict(type=_number, metavar="R", help="α/β, content weight over style weight"),
+    "content_weight": dict(type=_weight, metavar="A", help="α, instead of --ratio"),
+    "style_weight": dict(type=_weight, metavar="B", help="β, instead of --ratio"),
+    "content_layers": dict(type=_layers, metavar="L,...", help="layers of the content representation"),
+    "layer": dict(type=_layers, metavar="L", help="the layer whose content representation is matched"),
+    "style_layers": dict(type=_layers, metavar="L,...", help="layers of the style representation"),
+    "style_layer_weights": dict(type=_weights_list, metavar="W,...",
+                                help="w_l per style layer (default: equal, summing to 1)"),
+    "style_scale": dict(type=_number, metavar="S",
+                        help="rescale the painting by S after matching the output's size"),
+    "init": dict(metavar="noise|content|style|PATH", help="starting image"),
+    "seed": dict(type=_seed, metavar="S", help="random seed; the same seed repeats a run bit for bit"),
+    "optimizer": dict(choices=("lbfgs", "adam"), help="optimiser"),
+    "pooling": dict(choices=("avg", "max"), help="pooling layers: average (the paper) or max"),
+    "device": dict(choices=api.DEVICES, help="where to compute"),
+    "weights": dict(metavar="PATH", help="VGG19 weights file, .h5 (Keras) or .pth (torchvision); "
+                    "default: IMPASTO_WEIGHTS, the fetched file, else the packaged 8-bit copy"),
+}  # fmt: skip
+
+
+def _add_api_options(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+    """One option per keyword of `function`; an option not given is left to the API's default."""
+    parser.set_defaults(function=function)
+    for name, parameter in inspect.signature(function).parameters.items():
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY or name == "callback":
+            continue
+        if name == "normalize":
+            parser.add_argument("--no-normalize", dest="normalize", action="store_false",
+                                default=argparse.SUPPRESS,
+                                help="the network as trained, not the paper's normalised one")  # fmt: skip
+            continue
+        spec = dict(OPTIONS[name])
+        if parameter.default is not None:
+            spec["help"] += f" (default: {_show(parameter.default)})"
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, dest=name, default=argparse.SUPPRESS, **spec)
+
+
+def _default(function: Callable[..., Any], name: str) -> Any:
+    return inspect.signature(function).parameters[name].default
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple | list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="output image; its extension sets the format (png, jpg, webp, bmp, tif)",
+    )
+    parser.add_argument(
+        "--save-every",
+        type=_whole,
+        metavar="N",
+        help="also write the image every N iterations, as OUT_STEM.NNNN.EXT",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="impasto", description="Paint photographs in the style of artworks "
+                     "(Gatys, Ecker & Bethge, CVPR 2016).")  # fmt: skip
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    transfer = commands.add_parser("transfer", help="paint a photograph in the style of a painting")
+    transfer.add_argument("content", help="the photograph")
+    transfer.add_argument("style", help="the painting")
+    _add_run_options(transfer)
+    _add_api_options(transfer, api.transfer)
+
+    content = commands.add_parser("content", help="reconstruct a photograph from one layer (Figure 1)")
+    content.add_argument("content", help="the photograph")
+    _add_run_options(content)
+    _add_api_options(content, api.reconstruct_content)
+
+    texture = commands.add_parser("texture", help="synthesise a painting's style alone (Figure 1)")
+    texture.add_argument("style", help="the painting")
+    _add_run_options(texture)
+    _add_api_options(texture, api.synthesize_texture)
+
+    weights_command = commands.add_parser("weights", help="where VGG19's weights come from")
+    actions = weights_command.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    actions.add_parser("fetch", help="put the full-precision weights in the cache (about 75 MB)")
+    actions.add_parser("info", help="say which weights are used, where they are, their checksum")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = vars(parser.parse_args(argv))
+    try:
+        if arguments.pop("command") == "weights":
+            return _weights(arguments["action"])
+        return _run(arguments)
+    except ImpastoError as error:
+        print(f"impasto: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _weights(action: str) -> int:
+    if action == "fetch":
+        weights.fetch(log=lambda line: print(line, file=sys.stderr))
+        return 0
+    source = weights.resolve()
+    print(f"weights:  {source.description}")
+    print(f"file:     {source.path}")
+    print(f"chosen:   {_origin(source)}")
+    print(f"md5:      {weights.md5(source.path)}")
+    print(f"size:     {source.path.stat().st_size:,} bytes")
+    print(f"cache:    {weights.cache_dir()}")
+    print(f"normalisation scales: {normalization.data_path(normalization.SCALES_FILE)}")
+    return 0
+
+
+def _origin(source: weights.WeightsSource) -> str:
+    return {
+        "package": "default (run 'impasto weights fetch' for the full-precision file)",
+        "cache": "fetched full-precision file in the cache",
+        "IMPASTO_WEIGHTS": "the IMPASTO_WEIGHTS variable",
+        "--weights": "--weights",
+    }[source.origin]
+
+
+def _run(arguments: dict[str, Any]) -> int:
+    function = arguments.pop("function")
+    output = Path(arguments.pop("output"))
+    save_every = arguments.pop("save_every")
+    quiet = arguments.pop("quiet")
+    images.check_writable(output)
+    if "layer" in arguments:
+        arguments["layer"] = _single_layer(arguments["layer"])
+    if "ratio" in arguments and ("content_weight" in arguments or "style_weight" in arguments):
+        raise ImpastoError("give --ratio or --content-weight/--style-weight, not both")
+    if "seed" not in arguments and arguments.get("init", "noise") == "noise":
+        arguments["seed"] = random.randrange(2**31)  # drawn here so that the summary can report it
+    iterations = arguments.get("iterations", _default(function, "iterations"))
+    progress: tqdm | None = None  # opened at the first iterate, once the inputs have been checked
+
+    def report(iterate: Iterate) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = tqdm(total=iterations, unit="it", file=sys.stderr, disable=quiet,
+                            dynamic_ncols=True, leave=False)  # fmt: skip
+        progress.update(1)
+        progress.set_postfix(content=f"{iterate.content_loss:.3g}", style=f"{iterate.style_loss:.3g}",
+                             refresh=False)  # fmt: skip
+        if save_every and iterate.iteration % save_every == 0:
+            images.write_image(iterate.image, _intermediate(output, iterate.iteration))
+
+    started = time.perf_counter()
+    inputs = [arguments.pop(name) for name in ("content", "style") if name in arguments]
+    interrupted_after = None
+    try:
+        image = function(*inputs, callback=report, **arguments)
+    except Interrupted as interrupted:
+        image, interrupted_after = images.to_pil(interrupted.result.image), interrupted.result.iterations
+    finally:
+        if progress is not None:
+            progress.close()
+    images.write_image(image, output)
+    if interrupted_after is not None:
+        print(f"impasto: interrupted after {interrupted_after} iterations; "
+              f"wrote the best image so far to {output}", file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
+    if not quiet:
+        seed = f", seed {arguments['seed']}" if "seed" in arguments else ""
+        print(f"impasto: wrote {output} ({image.width}x{image.height}, {iterations} iterations "
+              f"in {time.perf_counter() - started:.0f} s{seed})", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _single_layer(layers: tuple[str, ...]) -> str:
+    if len(layers) != 1:
+        raise ImpastoError("--layer takes one layer")
+    return layers[0]
+
+
+def _intermediate(output: Path, iteration: int) -> Path:
+    return output.with_name(f"{output.stem}.{iteration:04d}{output.suffix}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

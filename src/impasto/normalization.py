@@ -1,0 +1,78 @@
+"""The paper's normalisation of VGG19: every filter's mean response over photographs is 1.
+
+The per-filter scales are each filter's mean response, over the positions of each photograph
+and then over the photographs, of the calibration set in data/calibration/ (credits beside
+it). For the Caffe VGG19 (the default weights, 8-bit or full precision) they are committed in
+data/vgg19_normalization.npz, made by scripts/calibrate_normalization.py; for other weights
+(torchvision's) they are computed the same way on first use and kept in the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import weights
+from .images import read_image, to_tensor
+from .vgg import CAFFE, CONV_LAYERS, VGG19
+
+SCALES_FILE = "vgg19_normalization.npz"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def data_path(name: str) -> Path:
+    return Path(str(resources.files("impasto") / "data" / name))
+
+
+def calibration_images() -> list[Path]:
+    folder = data_path("calibration")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+@torch.no_grad()
+def mean_activations(network: VGG19, images: Iterable[Tensor]) -> dict[str, Tensor]:
+    """Each filter's mean response, over positions and then over images."""
+    sums: dict[str, Tensor] = {}
+    count = 0
+    for image in images:
+        features = network(image, CONV_LAYERS)
+        for name, response in features.items():
+            mean = response.mean(dim=(0, 2, 3))
+            sums[name] = sums[name] + mean if name in sums else mean
+        count += 1
+    return {name: total / count for name, total in sums.items()}
+
+
+def compute_scales(parameters: weights.Parameters, source: weights.WeightsSource) -> dict[str, Tensor]:
+    """Scales from the calibration photographs; a filter that never responds keeps scale 1."""
+    network = VGG19(parameters, source.convention, last_layer="conv5_4")
+    images = (to_tensor(read_image(path)) for path in calibration_images())
+    means = mean_activations(network, images)
+    return {name: torch.where(mean > 0, mean, torch.ones_like(mean)) for name, mean in means.items()}
+
+
+def save_scales(scales: dict[str, Tensor], path: Path) -> None:
+    np.savez(path, **{name: scale.numpy().astype(np.float32) for name, scale in scales.items()})
+
+
+def read_scales(path: Path) -> dict[str, Tensor]:
+    with np.load(path) as data:
+        return {name: torch.from_numpy(data[name].copy()) for name in CONV_LAYERS}
+
+
+def scales_for(source: weights.WeightsSource, parameters: weights.Parameters) -> dict[str, Tensor]:
+    """The normalisation scales that belong to these weights."""
+    if source.convention == CAFFE:
+        return read_scales(data_path(SCALES_FILE))
+    cached = weights.cache_dir() / f"normalization-{weights.md5(source.path)}.npz"
+    if cached.is_file():
+        return read_scales(cached)
+    scales = compute_scales(parameters, source)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    save_scales(scales, cached)
+    return scales

@@ -1,0 +1,123 @@
+"""The `impasto` command: real runs at small sizes, and one line with status 2 for bad input."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import STARRY_NIGHT, TUBINGEN
+from PIL import Image
+
+from impasto import cli
+
+COMMAND = Path(sys.executable).parent / "impasto"  # the installed console script
+
+
+def run(*arguments, capsys):
+    status = None
+    try:
+        status = cli.main([str(a) for a in arguments])
+    except SystemExit as exit:  # argparse's own refusals
+        status = exit.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_transfer_writes_the_image_and_intermediates(tmp_path, capsys):
+    output = tmp_path / "painted.jpg"
+    status, _, err = run("transfer", TUBINGEN, STARRY_NIGHT, "-o", output, "--size", 64,
+                         "--iterations", 6, "--save-every", 3, "--seed", 1, capsys=capsys)  # fmt: skip
+    assert status == 0
+    with Image.open(output) as image:
+        assert image.format == "JPEG" and image.size == (64, 48)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "painted.0003.jpg",
+        "painted.0006.jpg",
+        "painted.jpg",
+    ]
+    assert f"wrote {output}" in err and "seed 1" in err
+
+
+def test_content_and_texture_commands(tmp_path, capsys):
+    status, _, _ = run("content", TUBINGEN, "-o", tmp_path / "c.png", "--layer", "conv3_2",
+                       "--size", 48, "--iterations", 3, "--quiet", capsys=capsys)  # fmt: skip
+    assert status == 0 and Image.open(tmp_path / "c.png").size == (48, 36)
+    status, _, err = run("texture", STARRY_NIGHT, "-o", tmp_path / "t.webp", "--quiet", "--size", 48,
+                         "--style-layers", "conv1_1,conv2_1", "--iterations", 3, capsys=capsys)  # fmt: skip
+    assert status == 0 and Image.open(tmp_path / "t.webp").format == "WEBP"
+    assert err == ""  # --quiet
+
+
+def test_weights_info_names_the_source(capsys):
+    status, out, _ = run("weights", "info", capsys=capsys)
+    assert status == 0
+    assert "8-bit" in out and "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin" in out
+    assert "md5:" in out
+
+
+BAD_INPUTS = [
+    (["transfer", "absent.jpg", STARRY_NIGHT], "absent.jpg: no such file"),
+    (["transfer", TUBINGEN, Path(__file__)], "not an image"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--style-layers", "conv1_1,conv9_1"], "unknown layer 'conv9_1'"),
+    (["content", TUBINGEN, "--layer", "fc7"], "unknown layer 'fc7'"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--size", "0"], "'0' is not positive"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--iterations", "-5"], "'-5' is not positive"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--iterations", "many"], "'many' is not a whole number"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--weights", "nowhere.h5"], "nowhere.h5: weights file not found"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--style-layer-weights", "1,1"], "2 style layer weights for 5"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--ratio", "1e-3", "--style-weight", "2"], "not both"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--device", "cuda"], "not available"),
+    (["texture", STARRY_NIGHT, "--init", "content"], "needs a content image"),
+]
+
+
+@pytest.mark.parametrize("arguments, message", BAD_INPUTS)
+def test_bad_input_gets_one_line_status_2_and_no_output(tmp_path, capsys, arguments, message):
+    output = tmp_path / "out.png"
+    # Small defaults first, so that an option under test given later overrides them.
+    command, *rest = arguments
+    status, out, err = run(command, "-o", output, "--size", 32, "--iterations", 2, *rest, capsys=capsys)
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("output, message", [("missing/out.png", "does not exist"),
+                                             ("out.doc", "cannot tell the output format")])  # fmt: skip
+def test_unwritable_output_is_refused_before_any_work(tmp_path, capsys, output, message):
+    status, _, err = run("transfer", TUBINGEN, STARRY_NIGHT, "-o", tmp_path / output, capsys=capsys)
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_failed_run_keeps_an_existing_output(tmp_path, capsys):
+    output = tmp_path / "out.png"
+    Image.new("RGB", (5, 5), "red").save(output)
+    before = output.read_bytes()
+    status, _, _ = run("transfer", TUBINGEN, "absent.jpg", "-o", output, capsys=capsys)
+    assert status == 2 and output.read_bytes() == before
+
+
+def test_installed_command_reports_bad_input_without_a_traceback(tmp_path):
+    arguments = ["transfer", "absent.jpg", str(STARRY_NIGHT), "-o", str(tmp_path / "o.png")]
+    result = subprocess.run([COMMAND, *arguments], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "impasto: error: absent.jpg: no such file"
+
+
+def test_ctrl_c_writes_the_best_image_so_far(tmp_path):
+    output = tmp_path / "out.png"
+    process = subprocess.Popen(
+        [COMMAND, "transfer", str(TUBINGEN), str(STARRY_NIGHT), "-o", str(output), "--size", "64",
+         "--iterations", "100000", "--save-every", "2", "--quiet"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "out.0002.png").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted after" in err and "Traceback" not in err
+    assert Image.open(output).size == (64, 48)
