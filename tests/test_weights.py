@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import TUBINGEN, photo
 
-from impasto import weights
+from impasto import normalization, weights
 from impasto.vgg import ARCHITECTURE, CONV_LAYERS, TORCHVISION, VGG19
 
 
@@ -73,6 +73,14 @@ def test_torchvision_state_dict_is_read_with_its_own_input_convention(default_pa
     caffe = VGG19(default_parameters, last_layer="conv1_1")(image, ["conv1_1"])["conv1_1"]
     # Zero padding means a different colour in each convention, so compare away from the border.
     assert torch.allclose(ours[..., 1:-1, 1:-1], caffe[..., 1:-1, 1:-1], rtol=1e-4, atol=1e-2)
+
+    # Its normalisation scales are computed from the calibration photographs and cached.
+    scales = normalization.scales_for(source, loaded)
+    assert list(weights.cache_dir().glob("normalization-*.npz"))
+    committed = normalization.read_scales(normalization.data_path(normalization.SCALES_FILE))
+    for name in CONV_LAYERS:  # the same network (but for its padding colour): nearly the same scales
+        relative = (scales[name] - committed[name]).abs() / committed[name]
+        assert relative.median() < 0.05, name
 
 
 def test_missing_file_names_the_file_and_the_fix(tmp_path):

@@ -184,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImpastoError as error:
         print(f"impasto: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # before the optimisation started: nothing to write yet
+        print("impasto: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _weights(action: str) -> int:
