@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TUBINGEN = EXAMPLES / "tubingen.jpg"
 STARRY_NIGHT = EXAMPLES / "starry_night.jpg"
-ASTRONAUT = EXAMPLES / "astronaut.png"
+ASTRONAUT = ROOT / "tests" / "data" / "astronaut.png"
 # The full-precision file is fetched once (with `weights.fetch`, as a user would) and kept
 # here between runs; a fresh clone downloads it on its first test run.
 FETCHED_WEIGHTS = ROOT / ".cache" / "test-weights"

@@ -44,7 +44,7 @@ def test_perceptual_loss_weights_terms_and_layers():
     targets = PerceptualLoss.gram_targets(style_features)
     loss = PerceptualLoss(content_target, targets, 0.1, 3.0, {"a": 0.25, "b": 0.75})
     terms = loss(features)
-    expected_content = 7.5  # ½ Σ F² = ½ (1 + 4 + 9 + 1)
+    expected_content = 7.5 / 3  # ½ Σ F² = ½ (1 + 4 + 9 + 1), taken per position (M = 3)
     expected_style = 0.25 * style_layer_loss(features["a"], gram_matrix(style_features["a"])) + 0.75 * (
         style_layer_loss(features["b"], gram_matrix(style_features["b"]))
     )

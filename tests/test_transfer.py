@@ -38,8 +38,8 @@ def test_transfer_lowers_both_losses(short_transfer):
     result, iterates = short_transfer
     assert result.size == (96, 72) and result.mode == "RGB"
     assert len(iterates) == 60
-    assert iterates[-1].content_loss < 0.1 * iterates[0].content_loss
-    assert iterates[-1].style_loss < 0.5 * iterates[0].style_loss
+    assert iterates[-1].content_loss < 0.25 * iterates[0].content_loss
+    assert iterates[-1].style_loss < 0.1 * iterates[0].style_loss
 
 
 def test_result_is_nearer_the_photograph_in_content_and_the_painting_in_style(short_transfer, network):
@@ -49,8 +49,8 @@ def test_result_is_nearer_the_photograph_in_content_and_the_painting_in_style(sh
     result_content, result_style = measure(network, result, photograph, painting)
     painting_content, _ = measure(network, painting.resize(photograph.size), photograph, painting)
     _, photograph_style = measure(network, photograph, photograph, painting)
-    assert result_content < 0.2 * painting_content
-    assert result_style < 0.9 * photograph_style
+    assert result_content < 0.5 * painting_content
+    assert result_style < 0.5 * photograph_style
 
 
 def test_same_seed_repeats_bit_for_bit_and_another_seed_differs():

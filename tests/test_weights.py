@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import TUBINGEN, photo
 
-from impasto import normalization, weights
+from impasto import normalization, paths, weights
 from impasto.vgg import ARCHITECTURE, CONV_LAYERS, TORCHVISION, VGG19
 
 
@@ -77,7 +77,7 @@ def test_torchvision_state_dict_is_read_with_its_own_input_convention(default_pa
     # Its normalisation scales are computed from the calibration photographs and cached.
     scales = normalization.scales_for(source, loaded)
     assert list(weights.cache_dir().glob("normalization-*.npz"))
-    committed = normalization.read_scales(normalization.data_path(normalization.SCALES_FILE))
+    committed = normalization.read_scales(paths.data_path(normalization.SCALES_FILE))
     for name in CONV_LAYERS:  # the same network (but for its padding colour): nearly the same scales
         relative = (scales[name] - committed[name]).abs() / committed[name]
         assert relative.median() < 0.05, name

@@ -6,6 +6,7 @@ import argparse
 import inspect
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,11 +14,14 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
-from . import api, images, normalization, weights
+from . import api, images, normalization, paths, reproduce, weights
 from .errors import ImpastoError
 from .optimize import Interrupted, Iterate
 from .vgg import LAYERS
 
+# The paper's kind of run (for a GPU), and one small enough for a 2-core CPU.
+PAPER = reproduce.Settings(size=512, iterations=500)
+QUICK = reproduce.Settings(size=128, iterations=200)
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -167,6 +171,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(texture)
     _add_api_options(texture, api.synthesize_texture)
 
+    reproduce_command = commands.add_parser(
+        "reproduce", help="regenerate the paper's figures as contact sheets and an HTML report"
+    )
+    reproduce_command.add_argument(
+        "figures",
+        nargs="*",
+        metavar="FIGURE",
+        help=f"all (the default) or any of {', '.join(reproduce.FIGURES)}",
+    )
+    reproduce_command.add_argument("--out", required=True, metavar="DIR", help="folder for the report")
+    reproduce_command.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small and fast: {QUICK.size} px, {QUICK.iterations} iterations "
+        "(about 13 minutes for all figures on 2 CPU cores)",
+    )
+    reproduce_command.add_argument(
+        "--size",
+        type=_whole,
+        metavar="N",
+        help=f"long side of the panels (default {PAPER.size}, --quick {QUICK.size})",
+    )
+    reproduce_command.add_argument(
+        "--iterations",
+        type=_whole,
+        metavar="K",
+        help=f"per panel (default {PAPER.iterations}, --quick {QUICK.iterations})",
+    )
+    reproduce_command.add_argument("--device", choices=api.DEVICES, default="auto", help="where to compute")
+
     weights_command = commands.add_parser("weights", help="where VGG19's weights come from")
     actions = weights_command.add_subparsers(dest="action", required=True, parser_class=_Parser)
     actions.add_parser("fetch", help="put the full-precision weights in the cache (about 75 MB)")
@@ -178,8 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     arguments = vars(parser.parse_args(argv))
     try:
-        if arguments.pop("command") == "weights":
+        command = arguments.pop("command")
+        if command == "weights":
             return _weights(arguments["action"])
+        if command == "reproduce":
+            return _reproduce(arguments)
         return _run(arguments)
     except ImpastoError as error:
         print(f"impasto: error: {error}", file=sys.stderr)
@@ -200,7 +237,29 @@ def _weights(action: str) -> int:
     print(f"md5:      {weights.md5(source.path)}")
     print(f"size:     {source.path.stat().st_size:,} bytes")
     print(f"cache:    {weights.cache_dir()}")
-    print(f"normalisation scales: {normalization.data_path(normalization.SCALES_FILE)}")
+    print(f"normalisation scales: {paths.data_path(normalization.SCALES_FILE)}")
+    return 0
+
+
+def _reproduce(arguments: dict[str, Any]) -> int:
+    base = QUICK if arguments["quick"] else PAPER
+    settings = reproduce.Settings(
+        size=arguments["size"] or base.size,
+        iterations=arguments["iterations"] or base.iterations,
+        device=arguments["device"],
+    )
+    unknown = set(arguments["figures"]) - {"all", *reproduce.FIGURES}
+    if unknown:
+        raise ImpastoError(f"no figure {sorted(unknown)[0]!r}; choose all or {', '.join(reproduce.FIGURES)}")
+    wanted = arguments["figures"] or ["all"]
+    names = list(reproduce.FIGURES) if "all" in wanted else wanted
+    out = Path(arguments["out"])
+    try:  # fail now rather than after the first panel
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError:
+        raise ImpastoError(f"{out}: cannot write a report in this folder") from None
+    reproduce.reproduce(names, out, settings, log=lambda line: print(line, file=sys.stderr))
     return 0
 
 

@@ -51,12 +51,19 @@ def style_layer_gradient(features: Tensor, target_gram: Tensor) -> Tensor:
 @dataclass(frozen=True)
 class LossTerms:
     total: Tensor
-    content: Tensor  # L_content, unweighted
+    content: Tensor  # Σ L_content^l / M_l, unweighted
     style: Tensor  # L_style = Σ w_l E_l, without β
 
 
 class PerceptualLoss:
-    """α L_content + β L_style (equation 7), with L_style = Σ w_l E_l (equation 5).
+    """α L_content / M + β L_style (equation 7), with L_style = Σ w_l E_l (equation 5).
+
+    The content loss enters per position, L_content^l / M_l. As written, equation 1 sums over
+    the M_l positions while E_l is divided by M_l², so the balance that a given α/β strikes
+    would shift fourfold each time the image doubled in size; on the normalised network the
+    paper's own ratios (1e-3 and its neighbours) then give results far nearer the photograph
+    than its figures. Per position, both terms are size-free and the paper's ratios give the
+    paper's balance (docs/REPRODUCTION.md shows the measurements).
 
     Style targets are kept as Gram matrices per position (A^l / M_l of the painting) and scaled
     by the generated image's M_l when used: for images of equal size this is exactly the
@@ -89,7 +96,10 @@ class PerceptualLoss:
     def __call__(self, features: Mapping[str, Tensor]) -> LossTerms:
         zero = next(iter(features.values())).new_zeros(())
         content = sum(
-            (content_loss(features[name], target) for name, target in self.content_targets.items()),
+            (
+                content_loss(features[name], target) / flatten(target).shape[1]
+                for name, target in self.content_targets.items()
+            ),
             zero,
         )
         style = sum(

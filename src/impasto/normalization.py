@@ -10,7 +10,6 @@ data/vgg19_normalization.npz, made by scripts/calibrate_normalization.py; for ot
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +18,11 @@ from torch import Tensor
 
 from . import weights
 from .images import read_image, to_tensor
+from .paths import data_path
 from .vgg import CAFFE, CONV_LAYERS, VGG19
 
 SCALES_FILE = "vgg19_normalization.npz"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-
-
-def data_path(name: str) -> Path:
-    return Path(str(resources.files("impasto") / "data" / name))
 
 
 def calibration_images() -> list[Path]:
