@@ -20,15 +20,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
-from . import images, normalization, weights
+from . import color, images, masks, normalization, weights
+from .color import ColorMatch
 from .errors import ImpastoError
 from .losses import PerceptualLoss
 from .optimize import Iterate, Optimizer, optimize
-from .vgg import VGG19, Pooling, check_layers, deepest
+from .vgg import VGG19, Pooling, check_layers, deepest, smallest_side
 
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+FINE_LAYERS = ("conv1_1", "conv2_1")  # the style layers whose Gram matrices hold fine texture
+PRESERVE_COLOR = (None, "luminance", "histogram")
+COLOR_MATCHES = ("cholesky", "pca", "symmetric")
 INITS = ("noise", "content", "style")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -38,7 +43,7 @@ PathOrImage = images.ImageInput
 
 def transfer(
     content: PathOrImage,
-    style: PathOrImage,
+    style: PathOrImage | Sequence[PathOrImage],
     *,
     size: int = 512,
     iterations: int = 500,
@@ -49,6 +54,15 @@ def transfer(
     style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
     style_layer_weights: Sequence[float] | None = None,
     style_scale: float = 1.0,
+    style_blend: Sequence[float] | None = None,
+    preserve_color: str | None = None,
+    color_match: ColorMatch = "cholesky",
+    content_mask: PathOrImage | None = None,
+    style_mask: Sequence[PathOrImage | str] | None = None,
+    fine_style: PathOrImage | None = None,
+    scales: Sequence[int] | None = None,
+    octaves: int | None = None,
+    tv_weight: float = 0.0,
     init: str = "noise",
     seed: int | None = None,
     optimizer: Optimizer = "lbfgs",
@@ -58,15 +72,32 @@ def transfer(
     weights: str | os.PathLike[str] | None = None,
     callback: Callback | None = None,
 ) -> Image.Image:
-    """`content` painted in the style of `style` (Gatys et al. 2016).
+    """`content` painted in the style of `style` (Gatys et al. 2016), with the controls of
+    Gatys et al. 2017 ("Controlling Perceptual Factors in Neural Style Transfer").
 
     size: long side of the output in pixels; the painting is rescaled to the same long side,
         times `style_scale`, before its style representation is taken.
     iterations: evaluations of the loss and its gradient (forward + backward), for either
-        optimizer.
+        optimizer; with several scales, at each scale.
     ratio: α/β, the weight of content relative to style; `content_weight` (α) and
         `style_weight` (β) set them directly instead.
     style_layer_weights: w_l for each of `style_layers`; default 1/len(style_layers) each.
+    style: one painting or several; `style_blend` weighs their Gram matrices (normalised to
+        sum to 1; default equal).
+    preserve_color: None (the paper), "luminance" (style is transferred in luminance only and
+        the photograph keeps its colours) or "histogram" (the paintings first take the
+        photograph's colour distribution, by the linear map `color_match`: "cholesky", "pca"
+        or "symmetric").
+    content_mask, style_mask: spatial control. Masks of a few flat colours name regions; each
+        region of the output takes its style from the region of the same colour in the
+        paintings. `style_mask` has one entry per painting: a mask image, or a colour
+        ("#ff8800", "red") meaning the whole painting is that region.
+    fine_style: scale control; a painting whose fine texture (the style layers conv1_1 and
+        conv2_1) replaces that of `style`, which keeps the coarse structure.
+    scales: coarse to fine: sizes (long side) to optimise at in turn, each started from the
+        previous result upsampled; the last is the output size. `octaves`: the same with
+        that many sizes, each half the next, ending at `size`.
+    tv_weight: weight of a total variation (smoothness) term; 0 leaves the paper's loss.
     init: "noise" (the paper's white noise), "content", "style", or the path of an image.
     seed: makes a run repeatable bit for bit on the same machine; None draws one.
     normalize: use the paper's normalised network (each filter's mean response 1).
@@ -74,16 +105,45 @@ def transfer(
         weights info` says.
     """
     alpha, beta = _loss_weights(ratio, content_weight, style_weight)
-    style_layer_weights = _style_layer_weights(style_layers, style_layer_weights)
+    layer_weights = _style_layer_weights(style_layers, style_layer_weights)
     _check_positive(style_scale=style_scale)
+    _check_weight(tv_weight=tv_weight)
+    if preserve_color not in PRESERVE_COLOR:
+        raise ImpastoError(f"preserve_color must be luminance or histogram, not {preserve_color!r}")
+    if color_match not in COLOR_MATCHES:
+        raise ImpastoError(f"color_match must be one of {', '.join(COLOR_MATCHES)}, not {color_match!r}")
+    paths_or_images = [style] if isinstance(style, str | os.PathLike | Image.Image) else list(style)
+    if not paths_or_images:
+        raise ImpastoError("give at least one style image")
+    blend = _blend(style_blend, len(paths_or_images))
+    masks_given = list(style_mask) if style_mask is not None else [None] * len(paths_or_images)
+    if len(masks_given) != len(paths_or_images):
+        raise ImpastoError(
+            f"{len(masks_given)} style masks for {len(paths_or_images)} style images; give one each"
+        )
+    if style_mask is not None and content_mask is None:
+        raise ImpastoError("style masks need a content mask (--content-mask)")
     problem = _Problem(
         size=size, iterations=iterations, init=init, seed=seed, optimizer=optimizer,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
         content_layers=tuple(content_layers), style_layers=tuple(style_layers),
+        sizes=_schedule(size, scales, octaves), luminance=preserve_color == "luminance",
     )  # fmt: skip
-    content_image = images.read_image(content)
-    style_image = images.read_image(style)
-    return problem.solve(content_image, style_image, style_scale, alpha, beta, style_layer_weights, callback)
+    photograph = images.read_image(content)
+    paintings = [images.read_image(painting) for painting in paths_or_images]
+    if preserve_color == "histogram":
+        paintings = [_match_colors(painting, photograph, color_match) for painting in paintings]
+    styles = [
+        _Style(painting, weight, _style_region(mask, index))
+        for index, (painting, weight, mask) in enumerate(zip(paintings, blend, masks_given, strict=True))
+    ]
+    fine = images.read_image(fine_style) if fine_style is not None else None
+    if fine is not None and preserve_color == "histogram":
+        fine = _match_colors(fine, photograph, color_match)
+    return problem.solve(
+        photograph, styles, alpha, beta, layer_weights, callback, style_scale=style_scale,
+        content_mask=content_mask, fine_style=fine, tv_weight=tv_weight,
+    )  # fmt: skip
 
 
 def reconstruct_content(
@@ -105,9 +165,9 @@ def reconstruct_content(
     problem = _Problem(
         size=size, iterations=iterations, init=init, seed=seed, optimizer=optimizer,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
-        content_layers=(layer,), style_layers=(),
+        content_layers=(layer,), style_layers=(), sizes=(size,),
     )  # fmt: skip
-    return problem.solve(images.read_image(content), None, 1.0, 1.0, 0.0, {}, callback)
+    return problem.solve(images.read_image(content), [], 1.0, 0.0, {}, callback)
 
 
 def synthesize_texture(
@@ -131,9 +191,10 @@ def synthesize_texture(
     problem = _Problem(
         size=size, iterations=iterations, init=init, seed=seed, optimizer=optimizer,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
-        content_layers=(), style_layers=tuple(style_layers),
+        content_layers=(), style_layers=tuple(style_layers), sizes=(size,),
     )  # fmt: skip
-    return problem.solve(None, images.read_image(style), 1.0, 0.0, 1.0, style_layer_weights, callback)
+    painting = _Style(images.read_image(style), 1.0, None)
+    return problem.solve(None, [painting], 0.0, 1.0, style_layer_weights, callback)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -156,8 +217,18 @@ def resolve_device(name: str) -> torch.device:
 
 
 @dataclass(frozen=True)
+class _Style:
+    """One painting of a run: its image, its blend weight, and the region it provides
+    (None: all of them; a colour: all of the painting is that region; else a mask)."""
+
+    image: Image.Image
+    weight: float
+    region: PathOrImage | masks.Color | None
+
+
+@dataclass(frozen=True)
 class _Problem:
-    """What every kind of run shares: the network, the starting image, the loop."""
+    """What every kind of run shares: the network, the starting image, the loop over scales."""
 
     size: int
     iterations: int
@@ -170,6 +241,8 @@ class _Problem:
     weights: str | os.PathLike[str] | None
     content_layers: tuple[str, ...]
     style_layers: tuple[str, ...]
+    sizes: tuple[int, ...]  # long sides, coarse to fine
+    luminance: bool = False  # optimise luminance only, keep the photograph's colours
 
     def __post_init__(self) -> None:
         _check_whole(size=self.size, iterations=self.iterations)
@@ -195,58 +268,213 @@ class _Problem:
     def solve(
         self,
         content: Image.Image | None,
-        style: Image.Image | None,
-        style_scale: float,
+        styles: list[_Style],
         content_weight: float,
         style_weight: float,
         style_layer_weights: dict[str, float],
         callback: Callback | None,
+        style_scale: float = 1.0,
+        content_mask: PathOrImage | None = None,
+        fine_style: Image.Image | None = None,
+        tv_weight: float = 0.0,
     ) -> Image.Image:
         device = resolve_device(self.device)
-        reference = content if content is not None else style
-        assert reference is not None
-        reference = images.resize_long_side(reference, self.size)
-        start = self._start(reference.size, content, style)  # before the slow part: fail early
+        reference = content if content is not None else styles[0].image
+        first = images.resize_long_side(reference, self.sizes[0])
+        variable = self._start(first, content, styles)  # before the slow part: fail early
+        self._check_sizes(first, styles, style_scale, fine_style)
         network = self.network(device)
-        with torch.no_grad():
-            content_targets = {}
-            if content is not None:
-                content_targets = network(images.to_tensor(reference, device), self.content_layers)
-            style_targets = {}
-            if style is not None:
-                painting = images.resize_long_side(style, max(1, round(self.size * style_scale)))
-                features = network(images.to_tensor(painting, device), self.style_layers)
-                style_targets = PerceptualLoss.gram_targets(features)
-        loss = PerceptualLoss(
-            content_targets, style_targets, content_weight, style_weight, style_layer_weights
-        )
-        layers = loss.layers
-        result = optimize(
-            start.to(device),
-            lambda image: loss(network(image, layers)),
-            self.iterations,
-            self.optimizer,  # type: ignore[arg-type]
-            callback,
-        )
+        for number, long_side in enumerate(self.sizes, 1):
+            photograph = images.resize_long_side(reference, long_side)
+            width, height = photograph.size
+            photo = images.to_tensor(photograph, device)
+            regions, colors = None, [None]
+            if content_mask is not None:
+                indices, colors = masks.read_mask(content_mask, (width, height), "the content mask")
+                regions = masks.one_hot(indices, len(colors)).to(device)
+            with torch.no_grad():
+                content_targets = {}
+                if content is not None:
+                    content_targets = network(self._network_input(photo), self.content_layers)
+                style_targets = self._style_targets(
+                    network, styles, colors, round(long_side * style_scale), photo, fine_style
+                )
+            loss = PerceptualLoss(content_targets, style_targets, content_weight, style_weight,
+                                  style_layer_weights, regions, tv_weight)  # fmt: skip
+            start = variable if number == 1 else _upsample(variable, (height, width))
+            render = (lambda y, photo=photo: color.with_colors_of(y, photo)) if self.luminance else None
+            result = optimize(
+                start.to(device),
+                lambda image, loss=loss: loss(network(self._network_input(image), loss.layers), image),
+                self.iterations,
+                self.optimizer,  # type: ignore[arg-type]
+                callback,
+                render,
+                (number, len(self.sizes)),
+            )
+            variable = result.pixels
         return images.to_pil(result.image)
 
-    def _start(
-        self, size: tuple[int, int], content: Image.Image | None, style: Image.Image | None
-    ) -> torch.Tensor:
-        """The starting image: white noise from the seed, the content, the style, or a file."""
+    def _check_sizes(
+        self, first: Image.Image, styles: list[_Style], style_scale: float, fine_style: Image.Image | None
+    ) -> None:
+        """Every image must be large enough to reach the deepest layer, at the smallest scale."""
+        deepest_layer = deepest(self.content_layers + self.style_layers)
+        needed = smallest_side(deepest_layer)
+        paintings = [painting.image for painting in styles] + ([fine_style] if fine_style else [])
+        long_side = max(1, round(self.sizes[0] * style_scale))
+        for what, image in [("the output", first)] + [
+            ("a style image", images.resize_long_side(p, long_side)) for p in paintings
+        ]:
+            if min(image.size) < needed:
+                raise ImpastoError(
+                    f"{what} would be {image.width}x{image.height} px at the smallest size; {deepest_layer} "
+                    f"needs at least {needed} px on the shorter side (raise --size or the smallest scale)"
+                )
+
+    def _network_input(self, image: torch.Tensor) -> torch.Tensor:
+        """What the network sees: the image, or its luminance as a grey RGB image."""
+        if self.luminance:
+            return color.grey_to_rgb(image if image.shape[1] == 1 else color.luminance(image))
+        return image
+
+    def _style_targets(
+        self,
+        network: VGG19,
+        styles: list[_Style],
+        colors: list[masks.Color | None],
+        long_side: int,
+        photo: torch.Tensor,
+        fine_style: Image.Image | None,
+    ) -> dict[str, torch.Tensor]:
+        """(R, N, N) per-position Gram targets per style layer, one per region of the output.
+
+        A region's target blends the paintings that provide it, by their blend weights; with
+        `fine_style`, the fine layers take that painting's Gram matrices in every region.
+        """
+        if not styles:
+            return {}
+        device = photo.device
+        sums: dict[str, torch.Tensor] = {}
+        totals = torch.zeros(len(colors), device=device)
+        for painting in styles:
+            resized = images.resize_long_side(painting.image, max(1, long_side))
+            maps, provided = self._style_regions(painting, resized.size, colors, device)
+            features = network(self._painting_input(resized, photo), self.style_layers)
+            grams = PerceptualLoss.gram_targets(features, maps)
+            for name, gram in grams.items():
+                # scatter the painting's regions onto the output's regions it provides
+                placed = torch.zeros(len(colors), *gram.shape[1:], device=device)
+                placed[provided] = gram
+                sums[name] = sums.get(name, 0) + painting.weight * placed
+            totals[provided] += painting.weight
+        missing = [c for c, total in zip(colors, totals.tolist(), strict=True) if total == 0]
+        if missing:
+            raise masks.MaskError(
+                f"the content mask's colour {masks.hex_color(missing[0])} is in no style mask"
+            )
+        targets = {name: total / totals.view(-1, 1, 1) for name, total in sums.items()}
+        if fine_style is not None:
+            resized = images.resize_long_side(fine_style, max(1, long_side))
+            fine_layers = [name for name in FINE_LAYERS if name in self.style_layers]
+            fine = PerceptualLoss.gram_targets(network(self._painting_input(resized, photo), fine_layers))
+            for name in fine_layers:
+                targets[name] = fine[name].expand(len(colors), -1, -1)
+        return targets
+
+    def _painting_input(self, painting: Image.Image, photo: torch.Tensor) -> torch.Tensor:
+        image = images.to_tensor(painting, photo.device)
+        if self.luminance:  # the 2017 paper: the style's luminance, matched to the content's
+            return color.grey_to_rgb(color.match_luminance(image, photo))
+        return image
+
+    @staticmethod
+    def _style_regions(
+        painting: _Style, size: tuple[int, int], colors: list, device: torch.device
+    ) -> tuple[torch.Tensor | None, list[int]]:
+        """The painting's region maps at `size`, and which output regions they provide."""
+        if painting.region is None:  # the whole painting, for every region
+            return None, list(range(len(colors)))
+        if isinstance(painting.region, tuple):  # the whole painting is one region
+            provided = [i for i, c in enumerate(colors) if c == painting.region]
+            return None, provided
+        indices, own = masks.read_mask(painting.region, size, "a style mask")
+        provided = [i for i, c in enumerate(colors) if c in own]
+        keep = [own.index(colors[i]) for i in provided]
+        return masks.one_hot(indices, len(own))[keep].to(device), provided
+
+    def _start(self, first: Image.Image, content: Image.Image | None, styles: list[_Style]) -> torch.Tensor:
+        """The starting image at the first size: white noise from the seed, the content, the
+        style, or a file; one luminance channel for luminance-only transfer."""
+        width, height = first.size
         if self.init == "noise":
             seed = self.seed if self.seed is not None else random.randrange(2**32)
             generator = torch.Generator().manual_seed(seed)
-            return torch.rand((1, 3, size[1], size[0]), generator=generator)
+            return torch.rand((1, 1 if self.luminance else 3, height, width), generator=generator)
         if self.init in INITS:
-            chosen = content if self.init == "content" else style
+            chosen = content if self.init == "content" else (styles[0].image if styles else None)
             if chosen is None:
                 raise ImpastoError(
                     f"init {self.init!r} needs a {self.init} image, which this run has none of"
                 )
         else:
             chosen = images.read_image(self.init)
-        return images.to_tensor(chosen.resize(size, Image.Resampling.LANCZOS))
+        start = images.to_tensor(chosen.resize((width, height), Image.Resampling.LANCZOS))
+        return color.luminance(start) if self.luminance else start
+
+
+def _upsample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.interpolate(image, size=size, mode="bicubic", align_corners=False)
+
+
+def _schedule(size: int, scales: Sequence[int] | None, octaves: int | None) -> tuple[int, ...]:
+    """The long sides to optimise at, coarse to fine."""
+    if scales is not None and octaves is not None:
+        raise ImpastoError("give scales or octaves, not both")
+    if scales is not None:
+        sizes = tuple(scales)
+        for value in sizes:
+            _check_whole(scales=value)
+        if not sizes or list(sizes) != sorted(set(sizes)):
+            raise ImpastoError("scales must be increasing sizes, for example 256,512")
+        return sizes
+    if octaves is not None:
+        _check_whole(octaves=octaves)
+        return tuple(max(16, round(size / 2 ** (octaves - 1 - k))) for k in range(octaves))
+    return (size,)
+
+
+def _match_colors(painting: Image.Image, photograph: Image.Image, method: ColorMatch) -> Image.Image:
+    return images.to_pil(color.match_colors(images.to_tensor(painting), images.to_tensor(photograph), method))
+
+
+def _style_region(mask: PathOrImage | str | None, index: int) -> PathOrImage | masks.Color | None:
+    """A style mask entry as a colour (a colour name or #rrggbb) or a mask image."""
+    if isinstance(mask, str) and not os.path.exists(mask):
+        named = masks.parse_color(mask)
+        if named is not None:
+            return named
+    return mask
+
+
+def _blend(given: Sequence[float] | None, count: int) -> list[float]:
+    """Blend weights for `count` paintings, normalised to sum to 1."""
+    if given is None:
+        return [1 / count] * count
+    given = list(given)
+    if len(given) != count:
+        raise ImpastoError(f"{len(given)} blend weights for {count} style images; give one per style")
+    for value in given:
+        _check_weight(style_blend=value)
+    if sum(given) <= 0:
+        raise ImpastoError("the blend weights must not all be 0")
+    return [value / sum(given) for value in given]
+
+
+def _check_weight(**values: float) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not (isinstance(value, int | float) and 0 <= value < float("inf")):
+            raise ImpastoError(f"{name} must be a number of 0 or more, not {value!r}")
 
 
 def _check_whole(**values: object) -> None:

@@ -95,6 +95,24 @@ OPTIONS: dict[str, dict[str, Any]] = {
                                 help="w_l per style layer (default: equal, summing to 1)"),
     "style_scale": dict(type=_number, metavar="S",
                         help="rescale the painting by S after matching the output's size"),
+    "style_blend": dict(type=_weights_list, metavar="W,...",
+                        help="with several style images: how much of each (normalised to sum to 1)"),
+    "preserve_color": dict(choices=("luminance", "histogram"),
+                           help="keep the photograph's colours: transfer in luminance only, or give the "
+                           "paintings the photograph's colour histogram first"),
+    "color_match": dict(choices=("cholesky", "pca", "symmetric"),
+                        help="the linear colour map of --preserve-color histogram"),
+    "content_mask": dict(metavar="MASK", help="regions of the output, as a few flat colours"),
+    "style_mask": dict(nargs="+", metavar="MASK|COLOR",
+                       help="one per style image: its regions (a mask), or a colour for all of it"),
+    "fine_style": dict(metavar="PAINTING", help="take the fine texture (conv1_1, conv2_1) from this "
+                       "painting, the coarse structure from the style"),
+    "scales": dict(type=lambda text: tuple(_whole(part) for part in text.split(",")), metavar="N,...",
+                   help="coarse to fine: optimise at each size in turn (--iterations at each); "
+                   "the last is the output size"),
+    "octaves": dict(type=_whole, metavar="K", help="coarse to fine over K sizes, each half the next, "
+                    "ending at --size"),
+    "tv_weight": dict(type=_weight, metavar="T", help="weight of a total variation (smoothness) term"),
     "init": dict(metavar="noise|content|style|PATH", help="starting image"),
     "seed": dict(type=_seed, metavar="S", help="random seed; the same seed repeats a run bit for bit"),
     "optimizer": dict(choices=("lbfgs", "adam"), help="optimiser"),
@@ -157,7 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     transfer = commands.add_parser("transfer", help="paint a photograph in the style of a painting")
     transfer.add_argument("content", help="the photograph")
-    transfer.add_argument("style", help="the painting")
+    transfer.add_argument("paintings", nargs="*", metavar="STYLE", help="the painting(s), or --style")
+    transfer.add_argument(
+        "--style",
+        dest="more_paintings",
+        nargs="+",
+        metavar="STYLE",
+        default=[],
+        help="the painting(s), instead of after CONTENT",
+    )
     _add_run_options(transfer)
     _add_api_options(transfer, api.transfer)
 
@@ -278,6 +304,11 @@ def _run(arguments: dict[str, Any]) -> int:
     save_every = arguments.pop("save_every")
     quiet = arguments.pop("quiet")
     images.check_writable(output)
+    if function is api.transfer:
+        paintings = arguments.pop("paintings") + arguments.pop("more_paintings")
+        if not paintings:
+            raise ImpastoError("give a style image (after the photograph, or with --style)")
+        arguments["style"] = paintings
     if "layer" in arguments:
         arguments["layer"] = _single_layer(arguments["layer"])
     if "ratio" in arguments and ("content_weight" in arguments or "style_weight" in arguments):

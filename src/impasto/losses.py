@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -48,6 +49,25 @@ def style_layer_gradient(features: Tensor, target_gram: Tensor) -> Tensor:
     return gradient.reshape(features.shape) * (features > 0)
 
 
+def guided_gram(features: Tensor, region_maps: Tensor) -> Tensor:
+    """Per region r, the Gram matrix of the responses weighted by the region's map, per position.
+
+    (Gatys et al. 2017, spatial control.) `region_maps` is (R, h, w) at the layer's resolution;
+    the result is (R, N, N): (F ∘ m_r)(F ∘ m_r)ᵀ / Σ m_r². With one map of ones this is G^l / M_l.
+    """
+    matrix = flatten(features)
+    weights = region_maps.reshape(region_maps.shape[0], 1, -1).to(matrix)
+    weighted = matrix.unsqueeze(0) * weights
+    return weighted @ weighted.transpose(1, 2) / (weights**2).sum(-1, keepdim=True).clamp_min(1e-8)
+
+
+def total_variation(image: Tensor) -> Tensor:
+    """Mean squared difference between neighbouring pixels: a smoothness prior, size-free."""
+    across = (image[..., :, 1:] - image[..., :, :-1]).pow(2).mean()
+    down = (image[..., 1:, :] - image[..., :-1, :]).pow(2).mean()
+    return across + down
+
+
 @dataclass(frozen=True)
 class LossTerms:
     total: Tensor
@@ -65,9 +85,12 @@ class PerceptualLoss:
     than its figures. Per position, both terms are size-free and the paper's ratios give the
     paper's balance (docs/REPRODUCTION.md shows the measurements).
 
-    Style targets are kept as Gram matrices per position (A^l / M_l of the painting) and scaled
-    by the generated image's M_l when used: for images of equal size this is exactly the
-    paper's A^l, and it keeps the targets meaningful when the painting's size differs.
+    Style targets are Gram matrices per position, (R, N, N) for R regions of the output:
+    E_l = Σ_r share_r Σ (Ĝ_r − Â_r)² / (4 N²) with Ĝ_r the guided Gram matrix of region r and
+    share_r its part of the picture. With a single region (no masks) that is exactly the paper's
+    E_l when the painting and the output have the same size, and it stays meaningful when they
+    do not. `regions` are the output's (R, H, W) region maps, `tv_weight` weighs a total
+    variation term on the image.
     """
 
     def __init__(
@@ -77,23 +100,40 @@ class PerceptualLoss:
         content_weight: float,
         style_weight: float,
         style_layer_weights: Mapping[str, float],
+        regions: Tensor | None = None,
+        tv_weight: float = 0.0,
     ) -> None:
         self.content_targets = dict(content_targets)
         self.style_targets = dict(style_targets)
         self.content_weight = content_weight
         self.style_weight = style_weight
         self.style_layer_weights = dict(style_layer_weights)
+        self.regions = regions
+        self.shares = None if regions is None else regions.mean(dim=(1, 2))
+        self.tv_weight = tv_weight
+        self._maps: dict[tuple[int, int], Tensor] = {}
 
     @staticmethod
-    def gram_targets(features: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        """A^l / M_l for each layer of the painting's responses."""
-        return {name: gram_matrix(f) / flatten(f).shape[1] for name, f in features.items()}
+    def gram_targets(features: Mapping[str, Tensor], regions: Tensor | None = None) -> dict[str, Tensor]:
+        """Per-position Gram matrices (R, N, N) of a painting's responses, one per region of
+        `regions` (R, H, W) at the painting's resolution, or of the whole painting."""
+        return {name: guided_gram(f, _maps_for(f, regions)) for name, f in features.items()}
 
     @property
     def layers(self) -> set[str]:
         return set(self.content_targets) | set(self.style_targets)
 
-    def __call__(self, features: Mapping[str, Tensor]) -> LossTerms:
+    def _style_layer(self, features: Tensor, target: Tensor) -> Tensor:
+        shape = (features.shape[-2], features.shape[-1])
+        if shape not in self._maps:
+            self._maps[shape] = _maps_for(features, self.regions)
+        difference = guided_gram(features, self._maps[shape]) - target
+        per_region = difference.pow(2).sum(dim=(1, 2)) / (4 * features.shape[-3] ** 2)
+        if self.shares is None:
+            return per_region.sum()
+        return (self.shares.to(per_region) * per_region).sum()
+
+    def __call__(self, features: Mapping[str, Tensor], image: Tensor | None = None) -> LossTerms:
         zero = next(iter(features.values())).new_zeros(())
         content = sum(
             (
@@ -104,11 +144,19 @@ class PerceptualLoss:
         )
         style = sum(
             (
-                self.style_layer_weights[name]
-                * style_layer_loss(features[name], target * flatten(features[name]).shape[1])
+                self.style_layer_weights[name] * self._style_layer(features[name], target)
                 for name, target in self.style_targets.items()
             ),
             zero,
         )
         total = self.content_weight * content + self.style_weight * style
+        if self.tv_weight and image is not None:
+            total = total + self.tv_weight * total_variation(image)
         return LossTerms(total=total, content=content, style=style)
+
+
+def _maps_for(features: Tensor, regions: Tensor | None) -> Tensor:
+    """Region maps at the resolution of `features` (one map of ones without regions)."""
+    if regions is None:
+        return features.new_ones(1, features.shape[-2], features.shape[-1])
+    return F.adaptive_avg_pool2d(regions.unsqueeze(0).to(features), features.shape[-2:]).squeeze(0)

@@ -40,6 +40,8 @@ class Iterate:
     style_loss: float
     elapsed: float  # seconds since the loop started
     tensor: Tensor = field(repr=False)  # the image evaluated, (1, 3, H, W)
+    scale: int = 1  # with coarse-to-fine: which of the `scales` sizes, from 1
+    scales: int = 1
 
     @property
     def image(self) -> Image.Image:
@@ -48,7 +50,8 @@ class Iterate:
 
 @dataclass
 class Result:
-    image: Tensor  # the best image evaluated, (1, 3, H, W), not clamped
+    pixels: Tensor  # the optimised variable at its best evaluation
+    image: Tensor  # that image as RGB (1, 3, H, W), not clamped
     loss: float
     iterations: int  # evaluations done
     history: list[tuple[float, float, float]]  # (loss, content, style) per iteration
@@ -69,13 +72,20 @@ def optimize(
     iterations: int,
     optimizer: Optimizer = "lbfgs",
     callback: Callable[[Iterate], None] | None = None,
+    render: Callable[[Tensor], Tensor] | None = None,
+    scale: tuple[int, int] = (1, 1),
 ) -> Result:
     """Minimise `objective` over the pixels of `image` for exactly `iterations` evaluations.
 
-    Raises `Interrupted` (a KeyboardInterrupt) with the best image so far on Ctrl-C.
+    `render` turns the optimised variable into the RGB image that callbacks and the result
+    show (for luminance-only transfer, where the variable is one channel); `scale` is (which,
+    of how many) for a coarse-to-fine schedule. Raises `Interrupted` (a KeyboardInterrupt)
+    with the best image so far on Ctrl-C.
     """
+    show = render or (lambda variable: variable)
     pixels = image.detach().clone().requires_grad_(True)
-    result = Result(image=pixels.detach().clone(), loss=math.inf, iterations=0, history=[])
+    result = Result(pixels=pixels.detach().clone(), image=show(pixels.detach()), loss=math.inf,
+                    iterations=0, history=[])  # fmt: skip
     start = time.perf_counter()
 
     def evaluate() -> Tensor:
@@ -86,7 +96,7 @@ def optimize(
         result.iterations += 1
         result.history.append((loss, terms.content.item(), terms.style.item()))
         if loss < result.loss:
-            result.loss, result.image = loss, pixels.detach().clone()
+            result.loss, result.pixels = loss, pixels.detach().clone()
         if callback is not None:
             callback(
                 Iterate(
@@ -96,7 +106,9 @@ def optimize(
                     content_loss=terms.content.item(),
                     style_loss=terms.style.item(),
                     elapsed=time.perf_counter() - start,
-                    tensor=pixels.detach().clone(),  # a snapshot: the pixels move on
+                    tensor=show(pixels.detach()).clone(),  # a snapshot: the pixels move on
+                    scale=scale[0],
+                    scales=scale[1],
                 )
             )
         return terms.total
@@ -122,5 +134,7 @@ def optimize(
                 chosen.step()
     except KeyboardInterrupt:
         result.interrupted = True
+        result.image = show(result.pixels)
         raise Interrupted(result) from None
+    result.image = show(result.pixels)
     return result

@@ -72,6 +72,11 @@ def deepest(names: Iterable[str]) -> str:
     return max(names, key=LAYERS.index)
 
 
+def smallest_side(layer: str) -> int:
+    """The fewest pixels an image's shorter side needs for `layer` to have any positions."""
+    return 2 ** sum(name.startswith("pool") for name in LAYERS[: LAYERS.index(layer)])
+
+
 class VGG19(nn.Module):
     """VGG19's encoder, cut after `last_layer`, with frozen weights.
 
