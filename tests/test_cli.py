@@ -40,6 +40,15 @@ def test_transfer_writes_the_image_and_intermediates(tmp_path, capsys):
     assert f"wrote {output}" in err and "seed 1" in err
 
 
+def test_intermediates_are_numbered_across_scales(tmp_path, capsys):
+    output = tmp_path / "painted.png"
+    status, _, err = run("transfer", TUBINGEN, STARRY_NIGHT, "-o", output, "--scales", "32,48",
+                         "--iterations", 2, "--save-every", 1, "--seed", 1, capsys=capsys)  # fmt: skip
+    assert status == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir())[:4] == [f"painted.000{i}.png" for i in (1, 2, 3, 4)]
+    assert Image.open(output).size == (48, 36) and "4 iterations" in err
+
+
 def test_content_and_texture_commands(tmp_path, capsys):
     status, _, _ = run("content", TUBINGEN, "-o", tmp_path / "c.png", "--layer", "conv3_2",
                        "--size", 48, "--iterations", 3, "--quiet", capsys=capsys)  # fmt: skip
@@ -68,9 +77,22 @@ BAD_INPUTS = [
     (["transfer", TUBINGEN, STARRY_NIGHT, "--weights", "nowhere.h5"], "nowhere.h5: weights file not found"),
     (["transfer", TUBINGEN, STARRY_NIGHT, "--style-layer-weights", "1,1"], "2 style layer weights for 5"),
     (["transfer", TUBINGEN, STARRY_NIGHT, "--ratio", "1e-3", "--style-weight", "2"], "not both"),
-    (["transfer", TUBINGEN, STARRY_NIGHT, "--device", "cuda"], "not available"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--seed", str(2**64)], "seed must be a whole number from 0"),
+    (["texture", STARRY_NIGHT, "--style-layers", "pool5"], "pool5 needs at least 32 px"),
+    (["transfer", TUBINGEN, STARRY_NIGHT, "--content-weight", "0", "--style-weight", "0"], "both be 0"),
     (["texture", STARRY_NIGHT, "--init", "content"], "needs a content image"),
 ]
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+
+
+def test_a_device_that_is_not_there_is_refused(tmp_path, capsys, no_gpu):
+    output = tmp_path / "out.png"
+    status, _, err = run("transfer", TUBINGEN, STARRY_NIGHT, "--device", "cuda", "-o", output, capsys=capsys)
+    assert status == 2 and "device 'cuda' is not available" in err and not output.exists()
 
 
 @pytest.mark.parametrize("arguments, message", BAD_INPUTS)
@@ -86,7 +108,11 @@ def test_bad_input_gets_one_line_status_2_and_no_output(tmp_path, capsys, argume
 
 @pytest.mark.parametrize("output, message", [("missing/out.png", "does not exist"),
                                              ("out.doc", "cannot tell the output format")])  # fmt: skip
-def test_unwritable_output_is_refused_before_any_work(tmp_path, capsys, output, message):
+def test_unwritable_output_is_refused_before_any_work(tmp_path, capsys, monkeypatch, output, message):
+    def no_work(*arguments, **options):
+        raise AssertionError("the run started before the output was checked")
+
+    monkeypatch.setattr("impasto.api._Problem.solve", no_work)
     status, _, err = run("transfer", TUBINGEN, STARRY_NIGHT, "-o", tmp_path / output, capsys=capsys)
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
 

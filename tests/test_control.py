@@ -130,7 +130,7 @@ def test_a_mask_of_many_colours_is_refused(tmp_path):
 
 def test_coarse_to_fine_runs_each_scale_from_the_previous(network):
     iterates = []
-    result = impasto.transfer(TUBINGEN, STARRY_NIGHT, scales=[32, 64], iterations=10, seed=0,
+    result = impasto.transfer(TUBINGEN, STARRY_NIGHT, size=64, scales=[32, 64], iterations=10, seed=0,
                               callback=iterates.append)  # fmt: skip
     assert result.size == (64, 48)
     assert [(i.scale, i.scales) for i in iterates] == [(1, 2)] * 10 + [(2, 2)] * 10

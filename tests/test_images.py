@@ -60,6 +60,9 @@ def test_sixteen_bit_greyscale_keeps_its_range(tmp_path):
     Image.fromarray(array).save(path)
     rgb = np.asarray(images.read_image(path))
     assert rgb[0, :, 0].tolist() == [0, 128, 255]
+    dark = Image.new("I;16", (3, 1))
+    dark.putdata([0, 100, 200])
+    assert np.asarray(images.read_image(dark))[0, :, 0].tolist() == [0, 0, 1]  # near black stays so
 
 
 def test_resize_keeps_aspect_and_sets_the_long_side():
@@ -81,7 +84,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path):
         def save(self, *args, **kwargs):
             raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(images.ImageError, match="out.png: cannot write the image .disk full"):
         images.write_image(Exploding(), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
@@ -93,6 +96,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path):
         ("missing/out.png", "does not exist"),
         ("out.xyz", "cannot tell the output format"),
         ("out", "cannot tell the output format"),
+        ("out.xbm", "cannot write an RGB image as XBM"),
     ],
 )
 def test_unwritable_outputs_are_refused_up_front(tmp_path, name, message):

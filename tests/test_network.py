@@ -5,13 +5,15 @@ import torch
 from conftest import ASTRONAUT, TUBINGEN, photo
 
 from impasto import normalization
-from impasto.vgg import CONV_LAYERS, LAYERS, VGG19, deepest
+from impasto.vgg import CONV_LAYERS, LAYERS, VGG19, deepest, smallest_side
 
 
 def test_layers_are_named_as_in_the_paper():
     assert len(CONV_LAYERS) == 16 and len(LAYERS) == 21
     assert LAYERS[:3] == ("conv1_1", "conv1_2", "pool1") and LAYERS[-1] == "pool5"
     assert deepest(["conv1_1", "conv5_1", "conv4_2"]) == "conv5_1"
+    assert (smallest_side("conv1_1"), smallest_side("pool1"), smallest_side("conv5_1")) == (1, 2, 16)
+    assert smallest_side("pool5") == 32
 
 
 def test_network_is_cut_after_the_deepest_layer_and_frozen(default_parameters):

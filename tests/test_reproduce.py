@@ -1,6 +1,7 @@
 """`impasto reproduce` at a tiny size: every sheet, the grid of panels, the report, resuming."""
 
 import json
+import shutil
 
 import pytest
 from PIL import Image
@@ -66,8 +67,9 @@ def test_the_report_shows_every_sheet_and_run(report):
     assert "What to look for" in page
 
 
-def test_an_interrupted_reproduction_resumes_without_recomputing(report):
-    out, records, _ = report
+def test_an_interrupted_reproduction_resumes_without_recomputing(report, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(report[0], out)  # the shared report stays as it was for the other tests
     panel = out / "panels" / "tradeoff" / "conv2_2_1e-05.png"
     before = panel.stat().st_mtime_ns
     (out / "panels" / "tradeoff" / "conv4_2_0.01.json").unlink()  # as if stopped mid-panel
@@ -81,13 +83,16 @@ def test_an_interrupted_reproduction_resumes_without_recomputing(report):
     assert panel.stat().st_mtime_ns == before
 
 
-def test_changed_settings_are_computed_again(report):
-    out, _, _ = report
+def test_changed_settings_are_computed_again(report, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(report[0], out)
     lines: list[str] = []
     reproduce.reproduce(
         ["size"], out, reproduce.Settings(size=32, iterations=3), log=lines.append, progress=False
     )
-    assert not any("already done" in line for line in lines)
+    computed = [line for line in lines if line.startswith("size ") and line.endswith(" s")]
+    assert len(computed) == 2
+    assert json.loads((out / "panels" / "size" / "size_32.json").read_text())["iterations"] == 3
 
 
 def test_unknown_figure_is_refused(tmp_path, capsys):

@@ -119,3 +119,5 @@ def test_loss_weights_follow_ratio_or_direct_weights():
     assert api._loss_weights(1e-3, 2.0, None) == (2.0, 2000.0)
     assert api._loss_weights(1e-3, None, 4.0) == (4e-3, 4.0)
     assert api._loss_weights(1e-3, 5.0, 6.0) == (5.0, 6.0)
+    assert api._loss_weights(1e-3, 0.0, None) == (0.0, 1.0)  # style alone
+    assert api._loss_weights(1e-3, None, 0.0) == (1.0, 0.0)  # content alone

@@ -27,7 +27,7 @@ from . import color, images, masks, normalization, weights
 from .color import ColorMatch
 from .errors import ImpastoError
 from .losses import PerceptualLoss
-from .optimize import Iterate, Optimizer, optimize
+from .optimize import Interrupted, Iterate, Optimizer, Result, optimize
 from .vgg import VGG19, Pooling, check_layers, deepest, smallest_side
 
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
@@ -134,15 +134,15 @@ def transfer(
     if preserve_color == "histogram":
         paintings = [_match_colors(painting, photograph, color_match) for painting in paintings]
     styles = [
-        _Style(painting, weight, _style_region(mask, index))
-        for index, (painting, weight, mask) in enumerate(zip(paintings, blend, masks_given, strict=True))
+        _Style(painting, weight, _style_region(mask))
+        for painting, weight, mask in zip(paintings, blend, masks_given, strict=True)
     ]
     fine = images.read_image(fine_style) if fine_style is not None else None
     if fine is not None and preserve_color == "histogram":
         fine = _match_colors(fine, photograph, color_match)
     return problem.solve(
-        photograph, styles, alpha, beta, layer_weights, callback, style_scale=style_scale,
-        content_mask=content_mask, fine_style=fine, tv_weight=tv_weight,
+        _Job(photograph, styles, alpha, beta, layer_weights, callback, style_scale=style_scale,
+             content_mask=content_mask, fine_style=fine, tv_weight=tv_weight)
     )  # fmt: skip
 
 
@@ -167,7 +167,7 @@ def reconstruct_content(
         pooling=pooling, normalize=normalize, device=device, weights=weights,
         content_layers=(layer,), style_layers=(), sizes=(size,),
     )  # fmt: skip
-    return problem.solve(images.read_image(content), [], 1.0, 0.0, {}, callback)
+    return problem.solve(_Job(images.read_image(content), [], 1.0, 0.0, {}, callback))
 
 
 def synthesize_texture(
@@ -194,7 +194,7 @@ def synthesize_texture(
         content_layers=(), style_layers=tuple(style_layers), sizes=(size,),
     )  # fmt: skip
     painting = _Style(images.read_image(style), 1.0, None)
-    return problem.solve(None, [painting], 0.0, 1.0, style_layer_weights, callback)
+    return problem.solve(_Job(None, [painting], 0.0, 1.0, style_layer_weights, callback))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -227,6 +227,22 @@ class _Style:
 
 
 @dataclass(frozen=True)
+class _Job:
+    """What one call asks for, beyond the settings of its `_Problem`."""
+
+    content: Image.Image | None
+    styles: list[_Style]
+    content_weight: float
+    style_weight: float
+    style_layer_weights: dict[str, float]
+    callback: Callback | None
+    style_scale: float = 1.0
+    content_mask: PathOrImage | None = None
+    fine_style: Image.Image | None = None
+    tv_weight: float = 0.0
+
+
+@dataclass(frozen=True)
 class _Problem:
     """What every kind of run shares: the network, the starting image, the loop over scales."""
 
@@ -250,8 +266,10 @@ class _Problem:
             raise ImpastoError(f"optimizer must be lbfgs or adam, not {self.optimizer!r}")
         if self.pooling not in ("avg", "max"):
             raise ImpastoError(f"pooling must be avg or max, not {self.pooling!r}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
-            raise ImpastoError(f"seed must be a whole number, not {self.seed!r}")
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63
+        ):
+            raise ImpastoError(f"seed must be a whole number from 0 to 2**63 - 1, not {self.seed!r}")
         try:
             check_layers(self.content_layers + self.style_layers)
         except ValueError as error:
@@ -265,55 +283,60 @@ class _Problem:
         network = VGG19(parameters, source.convention, self.pooling, last, scales)
         return network.to(device)
 
-    def solve(
-        self,
-        content: Image.Image | None,
-        styles: list[_Style],
-        content_weight: float,
-        style_weight: float,
-        style_layer_weights: dict[str, float],
-        callback: Callback | None,
-        style_scale: float = 1.0,
-        content_mask: PathOrImage | None = None,
-        fine_style: Image.Image | None = None,
-        tv_weight: float = 0.0,
-    ) -> Image.Image:
+    def solve(self, job: _Job) -> Image.Image:
         device = resolve_device(self.device)
-        reference = content if content is not None else styles[0].image
+        reference = job.content if job.content is not None else job.styles[0].image
         first = images.resize_long_side(reference, self.sizes[0])
-        variable = self._start(first, content, styles)  # before the slow part: fail early
-        self._check_sizes(first, styles, style_scale, fine_style)
+        variable = self._start(first, job.content, job.styles)  # before the slow part: fail early
+        self._check_sizes(first, job.styles, job.style_scale, job.fine_style)
         network = self.network(device)
+        result = None
         for number, long_side in enumerate(self.sizes, 1):
-            photograph = images.resize_long_side(reference, long_side)
-            width, height = photograph.size
-            photo = images.to_tensor(photograph, device)
-            regions, colors = None, [None]
-            if content_mask is not None:
-                indices, colors = masks.read_mask(content_mask, (width, height), "the content mask")
-                regions = masks.one_hot(indices, len(colors)).to(device)
-            with torch.no_grad():
-                content_targets = {}
-                if content is not None:
-                    content_targets = network(self._network_input(photo), self.content_layers)
-                style_targets = self._style_targets(
-                    network, styles, colors, round(long_side * style_scale), photo, fine_style
+            try:
+                start = variable if result is None else result.pixels
+                result = self._solve_at(
+                    job, number, images.resize_long_side(reference, long_side), network, start
                 )
-            loss = PerceptualLoss(content_targets, style_targets, content_weight, style_weight,
-                                  style_layer_weights, regions, tv_weight)  # fmt: skip
-            start = variable if number == 1 else _upsample(variable, (height, width))
-            render = (lambda y, photo=photo: color.with_colors_of(y, photo)) if self.luminance else None
-            result = optimize(
-                start.to(device),
-                lambda image, loss=loss: loss(network(self._network_input(image), loss.layers), image),
-                self.iterations,
-                self.optimizer,  # type: ignore[arg-type]
-                callback,
-                render,
-                (number, len(self.sizes)),
-            )
-            variable = result.pixels
+            except KeyboardInterrupt as interrupt:
+                if result is None or isinstance(interrupt, Interrupted):
+                    raise
+                raise Interrupted(result) from None  # between scales: the last scale's result
+        assert result is not None
         return images.to_pil(result.image)
+
+    def _solve_at(
+        self, job: _Job, number: int, photograph: Image.Image, network: VGG19, variable: torch.Tensor
+    ) -> Result:
+        """One scale of the schedule, at the size of `photograph`, started from `variable`
+        (upsampled to that size after the first scale)."""
+        device = next(network.parameters()).device
+        width, height = photograph.size
+        photo = images.to_tensor(photograph, device)
+        regions, colors = None, [None]
+        if job.content_mask is not None:
+            indices, colors = masks.read_mask(job.content_mask, (width, height), "the content mask")
+            regions = masks.one_hot(indices, len(colors)).to(device)
+        with torch.no_grad():
+            content_targets = {}
+            if job.content is not None:
+                content_targets = network(self._network_input(photo), self.content_layers)
+            painting_size = round(max(width, height) * job.style_scale)
+            style_targets = self._style_targets(
+                network, job.styles, colors, painting_size, photo, job.fine_style
+            )
+        loss = PerceptualLoss(content_targets, style_targets, job.content_weight, job.style_weight,
+                              job.style_layer_weights, regions, job.tv_weight)  # fmt: skip
+        start = variable if number == 1 else _upsample(variable, (height, width))
+        render = (lambda y: color.with_colors_of(y, photo)) if self.luminance else None
+        return optimize(
+            start.to(device),
+            lambda image: loss(network(self._network_input(image), loss.layers), image),
+            self.iterations,
+            self.optimizer,  # type: ignore[arg-type]
+            job.callback,
+            render,
+            (number, len(self.sizes)),
+        )
 
     def _check_sizes(
         self, first: Image.Image, styles: list[_Style], style_scale: float, fine_style: Image.Image | None
@@ -428,7 +451,7 @@ def _upsample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _schedule(size: int, scales: Sequence[int] | None, octaves: int | None) -> tuple[int, ...]:
-    """The long sides to optimise at, coarse to fine."""
+    """The long sides to optimise at, coarse to fine; the last is always `size`."""
     if scales is not None and octaves is not None:
         raise ImpastoError("give scales or octaves, not both")
     if scales is not None:
@@ -437,10 +460,12 @@ def _schedule(size: int, scales: Sequence[int] | None, octaves: int | None) -> t
             _check_whole(scales=value)
         if not sizes or list(sizes) != sorted(set(sizes)):
             raise ImpastoError("scales must be increasing sizes, for example 256,512")
+        if sizes[-1] != size:
+            raise ImpastoError(f"the last of the scales ({sizes[-1]}) is the output size, but size is {size}")
         return sizes
     if octaves is not None:
         _check_whole(octaves=octaves)
-        return tuple(max(16, round(size / 2 ** (octaves - 1 - k))) for k in range(octaves))
+        return tuple(sorted({max(1, round(size / 2**k)) for k in range(octaves)}))
     return (size,)
 
 
@@ -448,7 +473,7 @@ def _match_colors(painting: Image.Image, photograph: Image.Image, method: ColorM
     return images.to_pil(color.match_colors(images.to_tensor(painting), images.to_tensor(photograph), method))
 
 
-def _style_region(mask: PathOrImage | str | None, index: int) -> PathOrImage | masks.Color | None:
+def _style_region(mask: PathOrImage | str | None) -> PathOrImage | masks.Color | None:
     """A style mask entry as a colour (a colour name or #rrggbb) or a mask image."""
     if isinstance(mask, str) and not os.path.exists(mask):
         named = masks.parse_color(mask)
@@ -493,14 +518,16 @@ def _loss_weights(ratio: float, alpha: float | None, beta: float | None) -> tupl
     """(α, β) from the ratio α/β, or from either weight given directly."""
     _check_positive(ratio=ratio)
     for name, value in (("content_weight", alpha), ("style_weight", beta)):
-        if value is not None and not (isinstance(value, int | float) and 0 <= value < float("inf")):
-            raise ImpastoError(f"{name} must be a number of 0 or more, not {value!r}")
+        if value is not None:
+            _check_weight(**{name: value})
     if alpha is None and beta is None:
         return ratio, 1.0
-    if beta is None:
-        return alpha, alpha / ratio
-    if alpha is None:
-        return ratio * beta, beta
+    if beta is None:  # α alone: β from the ratio, or 1 where α = 0 (style alone)
+        return alpha, alpha / ratio if alpha else 1.0
+    if alpha is None:  # β alone: α from the ratio, or 1 where β = 0 (content alone)
+        return ratio * beta if beta else 1.0, beta
+    if alpha == 0 and beta == 0:
+        raise ImpastoError("content_weight and style_weight cannot both be 0")
     return alpha, beta
 
 
@@ -517,6 +544,5 @@ def _style_layer_weights(layers: Sequence[str], given: Sequence[float] | None) -
             f"{len(given)} style layer weights for {len(layers)} style layers; give one per layer"
         )
     for value in given:
-        if not (isinstance(value, int | float) and 0 <= value < float("inf")):
-            raise ImpastoError(f"style layer weights must be numbers of 0 or more, not {value!r}")
+        _check_weight(style_layer_weights=value)
     return dict(zip(layers, given, strict=True))

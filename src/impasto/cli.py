@@ -97,10 +97,10 @@ OPTIONS: dict[str, dict[str, Any]] = {
                         help="rescale the painting by S after matching the output's size"),
     "style_blend": dict(type=_weights_list, metavar="W,...",
                         help="with several style images: how much of each (normalised to sum to 1)"),
-    "preserve_color": dict(choices=("luminance", "histogram"),
+    "preserve_color": dict(choices=api.PRESERVE_COLOR[1:],
                            help="keep the photograph's colours: transfer in luminance only, or give the "
                            "paintings the photograph's colour histogram first"),
-    "color_match": dict(choices=("cholesky", "pca", "symmetric"),
+    "color_match": dict(choices=api.COLOR_MATCHES,
                         help="the linear colour map of --preserve-color histogram"),
     "content_mask": dict(metavar="MASK", help="regions of the output, as a few flat colours"),
     "style_mask": dict(nargs="+", metavar="MASK|COLOR",
@@ -139,10 +139,6 @@ def _add_api_options(parser: argparse.ArgumentParser, function: Callable[..., An
             spec["help"] += f" (default: {_show(parameter.default)})"
         flag = "--" + name.replace("_", "-")
         parser.add_argument(flag, dest=name, default=argparse.SUPPRESS, **spec)
-
-
-def _default(function: Callable[..., Any], name: str) -> Any:
-    return inspect.signature(function).parameters[name].default
 
 
 def _show(value: object) -> str:
@@ -311,42 +307,46 @@ def _run(arguments: dict[str, Any]) -> int:
         arguments["style"] = paintings
     if "layer" in arguments:
         arguments["layer"] = _single_layer(arguments["layer"])
+    if "scales" in arguments:  # the last scale is the output size
+        arguments.setdefault("size", arguments["scales"][-1])
     if "ratio" in arguments and ("content_weight" in arguments or "style_weight" in arguments):
         raise ImpastoError("give --ratio or --content-weight/--style-weight, not both")
     if "seed" not in arguments and arguments.get("init", "noise") == "noise":
         arguments["seed"] = random.randrange(2**31)  # drawn here so that the summary can report it
-    iterations = arguments.get("iterations", _default(function, "iterations"))
     progress: tqdm | None = None  # opened at the first iterate, once the inputs have been checked
+    evaluations = 0
 
     def report(iterate: Iterate) -> None:
-        nonlocal progress
+        nonlocal progress, evaluations
+        evaluations += 1
         if progress is None:
-            progress = tqdm(total=iterations, unit="it", file=sys.stderr, disable=quiet,
-                            dynamic_ncols=True, leave=False)  # fmt: skip
+            progress = tqdm(total=iterate.iterations * iterate.scales, unit="it", file=sys.stderr,
+                            disable=quiet, dynamic_ncols=True, leave=False)  # fmt: skip
         progress.update(1)
-        progress.set_postfix(content=f"{iterate.content_loss:.3g}", style=f"{iterate.style_loss:.3g}",
+        progress.set_postfix(size=f"{iterate.tensor.shape[-1]}x{iterate.tensor.shape[-2]}",
+                             content=f"{iterate.content_loss:.3g}", style=f"{iterate.style_loss:.3g}",
                              refresh=False)  # fmt: skip
-        if save_every and iterate.iteration % save_every == 0:
-            images.write_image(iterate.image, _intermediate(output, iterate.iteration))
+        if save_every and evaluations % save_every == 0:  # counted across all scales
+            images.write_image(iterate.image, _intermediate(output, evaluations))
 
     started = time.perf_counter()
     inputs = [arguments.pop(name) for name in ("content", "style") if name in arguments]
-    interrupted_after = None
+    interrupted = False
     try:
         image = function(*inputs, callback=report, **arguments)
-    except Interrupted as interrupted:
-        image, interrupted_after = images.to_pil(interrupted.result.image), interrupted.result.iterations
+    except Interrupted as stop:
+        image, interrupted = images.to_pil(stop.result.image), True
     finally:
         if progress is not None:
             progress.close()
     images.write_image(image, output)
-    if interrupted_after is not None:
-        print(f"impasto: interrupted after {interrupted_after} iterations; "
+    if interrupted:
+        print(f"impasto: interrupted after {evaluations} iterations; "
               f"wrote the best image so far to {output}", file=sys.stderr)  # fmt: skip
         return EXIT_INTERRUPTED
     if not quiet:
         seed = f", seed {arguments['seed']}" if "seed" in arguments else ""
-        print(f"impasto: wrote {output} ({image.width}x{image.height}, {iterations} iterations "
+        print(f"impasto: wrote {output} ({image.width}x{image.height}, {evaluations} iterations "
               f"in {time.perf_counter() - started:.0f} s{seed})", file=sys.stderr)  # fmt: skip
     return 0
 
@@ -359,7 +359,3 @@ def _single_layer(layers: tuple[str, ...]) -> str:
 
 def _intermediate(output: Path, iteration: int) -> Path:
     return output.with_name(f"{output.stem}.{iteration:04d}{output.suffix}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

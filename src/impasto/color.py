@@ -78,8 +78,8 @@ def match_colors(style: Tensor, content: Tensor, method: ColorMatch = "cholesky"
     pixels_c = content.reshape(3, -1).double()
     mean_s, mean_c = pixels_s.mean(1, keepdim=True), pixels_c.mean(1, keepdim=True)
     eye = torch.eye(3, dtype=torch.float64) * 1e-5  # keeps flat images invertible
-    cov_s = torch.cov(pixels_s) + eye
-    cov_c = torch.cov(pixels_c) + eye
+    cov_s = torch.cov(pixels_s, correction=0) + eye
+    cov_c = torch.cov(pixels_c, correction=0) + eye
     if method == "cholesky":
         transform = torch.linalg.cholesky(cov_c) @ torch.linalg.inv(torch.linalg.cholesky(cov_s))
     elif method == "pca":

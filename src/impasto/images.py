@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -34,6 +35,8 @@ def read_image(source: ImageInput) -> Image.Image:
             return to_rgb(ImageOps.exif_transpose(image))
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image that Pillow can read") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: too large an image for Pillow to open safely") from None
     except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
         raise ImageError(f"{path}: cannot read the image ({error})") from None
 
@@ -42,8 +45,14 @@ def to_rgb(image: Image.Image) -> Image.Image:
     """Greyscale, palette, alpha (composited on white), CMYK and 16-bit modes -> 8-bit RGB."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
-        # 16-bit data (PNG and TIFF open as I or I;16) spans 0-65535; 32-bit float spans 0-1.
-        top = 1.0 if image.mode == "F" else (65535.0 if values.max() > 255 else 255.0)
+        # I;16 is 16-bit (0-65535); F is float (0-1); Pillow opens 16-bit PNGs as I, so there
+        # the range is told from the values.
+        if image.mode.startswith("I;16"):
+            top = 65535.0
+        elif image.mode == "F":
+            top = 1.0
+        else:
+            top = 65535.0 if values.max() > 255 else 255.0
         image = Image.fromarray(np.clip(values / top * 255 + 0.5, 0, 255).astype(np.uint8))
     if image.mode == "P":
         image = image.convert("RGBA")
@@ -89,8 +98,14 @@ def output_format(path: str | os.PathLike[str]) -> str:
 def check_writable(path: str | os.PathLike[str]) -> None:
     """Fail now, before any work, if an image could not be written to `path` later."""
     path = Path(path)
-    output_format(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    image_format = output_format(path)
+    try:  # some formats Pillow knows cannot hold an RGB picture (XBM, MSP, ...)
+        Image.new("RGB", (1, 1)).save(io.BytesIO(), format=image_format)
+    except (OSError, ValueError, KeyError):
+        raise ImageError(
+            f"{path}: Pillow cannot write an RGB image as {image_format}; use png, jpg or webp"
+        ) from None
+    folder = path.parent
     if path.is_dir():
         raise ImageError(f"{path}: is a folder; give a file name for the output")
     if not folder.is_dir():
@@ -113,6 +128,9 @@ def write_image(image: Image.Image, path: str | os.PathLike[str]) -> Path:
             image.save(file, format=image_format, **options)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual mode
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise ImageError(f"{path}: cannot write the image ({error.strerror or error})") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -49,12 +49,15 @@ def style_layer_gradient(features: Tensor, target_gram: Tensor) -> Tensor:
     return gradient.reshape(features.shape) * (features > 0)
 
 
-def guided_gram(features: Tensor, region_maps: Tensor) -> Tensor:
+def guided_gram(features: Tensor, region_maps: Tensor | None) -> Tensor:
     """Per region r, the Gram matrix of the responses weighted by the region's map, per position.
 
     (Gatys et al. 2017, spatial control.) `region_maps` is (R, h, w) at the layer's resolution;
-    the result is (R, N, N): (F ∘ m_r)(F ∘ m_r)ᵀ / Σ m_r². With one map of ones this is G^l / M_l.
+    the result is (R, N, N): (F ∘ m_r)(F ∘ m_r)ᵀ / Σ m_r². Without maps (one region, the whole
+    image) this is G^l / M_l, shape (1, N, N).
     """
+    if region_maps is None:
+        return (gram_matrix(features) / flatten(features).shape[1]).unsqueeze(0)
     matrix = flatten(features)
     weights = region_maps.reshape(region_maps.shape[0], 1, -1).to(matrix)
     weighted = matrix.unsqueeze(0) * weights
@@ -111,7 +114,7 @@ class PerceptualLoss:
         self.regions = regions
         self.shares = None if regions is None else regions.mean(dim=(1, 2))
         self.tv_weight = tv_weight
-        self._maps: dict[tuple[int, int], Tensor] = {}
+        self._maps: dict[tuple[int, int], Tensor] = {}  # region maps per layer resolution
 
     @staticmethod
     def gram_targets(features: Mapping[str, Tensor], regions: Tensor | None = None) -> dict[str, Tensor]:
@@ -125,9 +128,9 @@ class PerceptualLoss:
 
     def _style_layer(self, features: Tensor, target: Tensor) -> Tensor:
         shape = (features.shape[-2], features.shape[-1])
-        if shape not in self._maps:
+        if self.regions is not None and shape not in self._maps:
             self._maps[shape] = _maps_for(features, self.regions)
-        difference = guided_gram(features, self._maps[shape]) - target
+        difference = guided_gram(features, self._maps.get(shape)) - target
         per_region = difference.pow(2).sum(dim=(1, 2)) / (4 * features.shape[-3] ** 2)
         if self.shares is None:
             return per_region.sum()
@@ -155,8 +158,8 @@ class PerceptualLoss:
         return LossTerms(total=total, content=content, style=style)
 
 
-def _maps_for(features: Tensor, regions: Tensor | None) -> Tensor:
-    """Region maps at the resolution of `features` (one map of ones without regions)."""
+def _maps_for(features: Tensor, regions: Tensor | None) -> Tensor | None:
+    """Region maps at the resolution of `features` (None without regions)."""
     if regions is None:
-        return features.new_ones(1, features.shape[-2], features.shape[-1])
+        return None
     return F.adaptive_avg_pool2d(regions.unsqueeze(0).to(features), features.shape[-2:]).squeeze(0)

@@ -9,6 +9,7 @@ data/vgg19_normalization.npz, made by scripts/calibrate_normalization.py; for ot
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -53,7 +54,11 @@ def compute_scales(parameters: weights.Parameters, source: weights.WeightsSource
 
 
 def save_scales(scales: dict[str, Tensor], path: Path) -> None:
-    np.savez(path, **{name: scale.numpy().astype(np.float32) for name, scale in scales.items()})
+    """Write atomically, so that an interrupted write never leaves a file that cannot be read."""
+    partial = path.with_name(path.name + ".part")
+    with open(partial, "wb") as file:
+        np.savez(file, **{name: scale.numpy().astype(np.float32) for name, scale in scales.items()})
+    os.replace(partial, path)
 
 
 def read_scales(path: Path) -> dict[str, Tensor]:
@@ -66,9 +71,14 @@ def scales_for(source: weights.WeightsSource, parameters: weights.Parameters) ->
     if source.convention == CAFFE:
         return read_scales(data_path(SCALES_FILE))
     cached = weights.cache_dir() / f"normalization-{weights.md5(source.path)}.npz"
-    if cached.is_file():
+    try:
         return read_scales(cached)
+    except (OSError, ValueError, KeyError):  # not there yet, or unreadable: compute them again
+        pass
     scales = compute_scales(parameters, source)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    save_scales(scales, cached)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        save_scales(scales, cached)
+    except OSError:  # a cache that cannot be written only costs the computation next time
+        pass
     return scales

@@ -86,9 +86,11 @@ class Record:
     seconds: float
     history: list[list[float]]  # (loss, content, style) per iteration
 
+    weights: str = ""  # which VGG19 weights made it
+
     def settings(self) -> dict[str, Any]:
         return {"kind": self.kind, "inputs": self.inputs, "options": self.options,
-                "iterations": self.iterations}  # fmt: skip
+                "iterations": self.iterations, "weights": self.weights}  # fmt: skip
 
 
 def figures(size: int) -> dict[str, Figure]:
@@ -189,7 +191,7 @@ def _panel(
     image_path, record_path = folder / f"{panel.name}.png", folder / f"{panel.name}.json"
     options = {"seed": settings.seed, "size": settings.size, **panel.options}
     wanted = Record(figure.name, panel.name, panel.label, panel.kind, list(panel.inputs), options,
-                    settings.iterations, 0.0, [])  # fmt: skip
+                    settings.iterations, 0.0, [], weights.resolve().description)  # fmt: skip
     if image_path.exists() and record_path.exists():
         try:
             saved = Record(**json.loads(record_path.read_text()))

@@ -74,7 +74,7 @@ def deepest(names: Iterable[str]) -> str:
 
 def smallest_side(layer: str) -> int:
     """The fewest pixels an image's shorter side needs for `layer` to have any positions."""
-    return 2 ** sum(name.startswith("pool") for name in LAYERS[: LAYERS.index(layer)])
+    return 2 ** sum(name.startswith("pool") for name in LAYERS[: LAYERS.index(layer) + 1])
 
 
 class VGG19(nn.Module):
