@@ -30,6 +30,9 @@ from .losses import PerceptualLoss
 from .optimize import Interrupted, Iterate, Optimizer, Result, optimize
 from .vgg import VGG19, Pooling, check_layers, deepest, smallest_side
 
+# Shared by transfer(), reconstruct_content() and synthesize_texture(): the paper's kind of run.
+SIZE = 512  # long side of the output, pixels
+ITERATIONS = 500  # loss-and-gradient evaluations (per scale)
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 FINE_LAYERS = ("conv1_1", "conv2_1")  # the style layers whose Gram matrices hold fine texture
 PRESERVE_COLOR = (None, "luminance", "histogram")
@@ -45,8 +48,8 @@ def transfer(
     content: PathOrImage,
     style: PathOrImage | Sequence[PathOrImage],
     *,
-    size: int = 512,
-    iterations: int = 500,
+    size: int = SIZE,
+    iterations: int = ITERATIONS,
     ratio: float = 1e-3,
     content_weight: float | None = None,
     style_weight: float | None = None,
@@ -150,8 +153,8 @@ def reconstruct_content(
     content: PathOrImage,
     *,
     layer: str = "conv4_2",
-    size: int = 512,
-    iterations: int = 500,
+    size: int = SIZE,
+    iterations: int = ITERATIONS,
     init: str = "noise",
     seed: int | None = None,
     optimizer: Optimizer = "lbfgs",
@@ -175,8 +178,8 @@ def synthesize_texture(
     *,
     style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
     style_layer_weights: Sequence[float] | None = None,
-    size: int = 512,
-    iterations: int = 500,
+    size: int = SIZE,
+    iterations: int = ITERATIONS,
     init: str = "noise",
     seed: int | None = None,
     optimizer: Optimizer = "lbfgs",
