@@ -12,6 +12,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImpastoError
+from .paths import replacing
 
 ImageInput = str | os.PathLike[str] | Image.Image
 
@@ -122,22 +123,9 @@ def write_image(image: Image.Image, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     image_format = output_format(path)
     options = {"quality": 95} if image_format in ("JPEG", "WEBP") else {}
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            image.save(file, format=image_format, **options)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual mode
-        os.replace(temporary, path)
+        with replacing(path) as temporary:
+            image.save(temporary, format=image_format, **options)
     except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
         raise ImageError(f"{path}: cannot write the image ({error.strerror or error})") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

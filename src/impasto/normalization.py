@@ -9,7 +9,6 @@ data/vgg19_normalization.npz, made by scripts/calibrate_normalization.py; for ot
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from torch import Tensor
 
 from . import weights
 from .images import read_image, to_tensor
-from .paths import data_path
+from .paths import data_path, replacing
 from .vgg import CAFFE, CONV_LAYERS, VGG19
 
 SCALES_FILE = "vgg19_normalization.npz"
@@ -55,10 +54,8 @@ def compute_scales(parameters: weights.Parameters, source: weights.WeightsSource
 
 def save_scales(scales: dict[str, Tensor], path: Path) -> None:
     """Write atomically, so that an interrupted write never leaves a file that cannot be read."""
-    partial = path.with_name(path.name + ".part")
-    with open(partial, "wb") as file:
+    with replacing(path) as temporary, open(temporary, "wb") as file:
         np.savez(file, **{name: scale.numpy().astype(np.float32) for name, scale in scales.items()})
-    os.replace(partial, path)
 
 
 def read_scales(path: Path) -> dict[str, Tensor]:

@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from . import api, images, weights
-from .paths import example
+from .paths import example, replacing
 
 PHOTOGRAPH = "tubingen.jpg"
 # α/β per painting for the results figure, as the paper's authors published them.
@@ -312,9 +312,8 @@ def _loss_plot(record: Record, path: Path) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(text)
-    os.replace(partial, path)
+    with replacing(path) as temporary:
+        temporary.write_text(text)
 
 
 def write_report(
