@@ -127,7 +127,7 @@ def transfer(
     if style_mask is not None and content_mask is None:
         raise ImpastoError("style masks need a content mask (--content-mask)")
     problem = _Problem(
-        size=size, iterations=iterations, init=init, seed=seed, optimizer=optimizer,
+        iterations=iterations, init=init, seed=seed, optimizer=optimizer,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
         content_layers=tuple(content_layers), style_layers=tuple(style_layers),
         sizes=_schedule(size, scales, octaves), luminance=preserve_color == "luminance",
@@ -166,9 +166,9 @@ def reconstruct_content(
 ) -> Image.Image:
     """An image whose responses at `layer` match the photograph's (Figure 1, content row)."""
     problem = _Problem(
-        size=size, iterations=iterations, init=init, seed=seed, optimizer=optimizer,
+        iterations=iterations, init=init, seed=seed, optimizer=optimizer,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
-        content_layers=(layer,), style_layers=(), sizes=(size,),
+        content_layers=(layer,), style_layers=(), sizes=_schedule(size, None, None),
     )  # fmt: skip
     return problem.solve(_Job(images.read_image(content), [], 1.0, 0.0, {}, callback))
 
@@ -192,9 +192,9 @@ def synthesize_texture(
     """An image with the painting's style representation alone (Figure 1, style row)."""
     style_layer_weights = _style_layer_weights(style_layers, style_layer_weights)
     problem = _Problem(
-        size=size, iterations=iterations, init=init, seed=seed, optimizer=optimizer,
+        iterations=iterations, init=init, seed=seed, optimizer=optimizer,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
-        content_layers=(), style_layers=tuple(style_layers), sizes=(size,),
+        content_layers=(), style_layers=tuple(style_layers), sizes=_schedule(size, None, None),
     )  # fmt: skip
     painting = _Style(images.read_image(style), 1.0, None)
     return problem.solve(_Job(None, [painting], 0.0, 1.0, style_layer_weights, callback))
@@ -249,7 +249,6 @@ class _Job:
 class _Problem:
     """What every kind of run shares: the network, the starting image, the loop over scales."""
 
-    size: int
     iterations: int
     init: str
     seed: int | None
@@ -264,7 +263,7 @@ class _Problem:
     luminance: bool = False  # optimise luminance only, keep the photograph's colours
 
     def __post_init__(self) -> None:
-        _check_whole(size=self.size, iterations=self.iterations)
+        _check_whole(iterations=self.iterations)
         if self.optimizer not in ("lbfgs", "adam"):
             raise ImpastoError(f"optimizer must be lbfgs or adam, not {self.optimizer!r}")
         if self.pooling not in ("avg", "max"):
@@ -455,6 +454,7 @@ def _upsample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 def _schedule(size: int, scales: Sequence[int] | None, octaves: int | None) -> tuple[int, ...]:
     """The long sides to optimise at, coarse to fine; the last is always `size`."""
+    _check_whole(size=size)
     if scales is not None and octaves is not None:
         raise ImpastoError("give scales or octaves, not both")
     if scales is not None:
