@@ -14,8 +14,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 demo: $(INSTALLED)
 	mkdir -p out
-	$(BIN)/impasto transfer examples/tubingen.jpg examples/starry_night.jpg -o $(DEMO) \
-		--size 256 --iterations 300 --seed 0
+	$(BIN)/impasto transfer examples/tubingen.jpg examples/starry_night.jpg -o $(DEMO) --seed 0
 	@echo "The painting is in $(DEMO)"
 
 test: $(INSTALLED)

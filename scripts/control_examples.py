@@ -32,7 +32,14 @@ EXAMPLES = {
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, (style, options) in EXAMPLES.items():
-        options = {"size": 192, "iterations": 250, "seed": 0, **options}
+        options = {
+            "size": 192,
+            "iterations": 250,
+            "seed": 0,
+            "recipe": "paper",
+            "precision": "float32",
+            **options,
+        }
         result = impasto.transfer(example("tubingen.jpg"), style, **options)
         print(f"wrote {images.write_image(result, OUT / f'{name}.jpg')}", flush=True)
 

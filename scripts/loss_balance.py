@@ -57,7 +57,8 @@ def comparison_image(positions: int) -> Image.Image:
             ("equation 1 as a sum, α/β = 1e-5", 1e-5 * positions),
             ("per position (impasto), α/β = 1e-3", 1e-3)]  # fmt: skip
     pictures = [impasto.transfer(example("tubingen.jpg"), example("starry_night.jpg"), size=256,
-                                 iterations=300, seed=0, ratio=ratio) for _, ratio in runs]  # fmt: skip
+                                 iterations=300, seed=0, ratio=ratio, recipe="paper", precision="float32")
+                for _, ratio in runs]  # fmt: skip
     width, height = pictures[0].size
     sheet = Image.new("RGB", (3 * (width + 8) + 8, height + 36), "white")
     draw = ImageDraw.Draw(sheet)

@@ -147,3 +147,33 @@ def test_ctrl_c_writes_the_best_image_so_far(tmp_path):
     assert process.returncode == 130, err
     assert "interrupted after" in err and "Traceback" not in err
     assert Image.open(output).size == (64, 48)
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
+    status, out, _ = run("transfer", TUBINGEN, STARRY_NIGHT, "--size", 4096, "--max-memory", "12G",
+                         "--dry-run", capsys=capsys)  # fmt: skip
+    assert status == 0 and not list(tmp_path.iterdir())
+    assert "4096x3072 output: 6 scales, 950 iterations" in out
+    assert "tiles of" in out and "estimated peak memory" in out and "estimated time" in out
+
+
+@pytest.mark.parametrize("budget, message", [("100M", "raise --max-memory"), ("lots", "must be a size")])
+def test_a_budget_that_cannot_be_met_is_refused_in_one_line(tmp_path, capsys, budget, message):
+    output = tmp_path / "out.png"
+    status, _, err = run("transfer", TUBINGEN, STARRY_NIGHT, "--size", 512, "--max-memory", budget,
+                         "-o", output, capsys=capsys)  # fmt: skip
+    assert status == 2 and message in err and len(err.splitlines()) == 1 and not output.exists()
+
+
+def test_output_is_required_except_for_a_dry_run(capsys):
+    status, _, err = run("transfer", TUBINGEN, STARRY_NIGHT, capsys=capsys)
+    assert status == 2 and "give an output image" in err
+
+
+def test_a_tiled_run_from_the_command_line(tmp_path, capsys):
+    output = tmp_path / "tiled.png"
+    status, _, _ = run("transfer", TUBINGEN, STARRY_NIGHT, "--size", 64, "--iterations", 3, "--tile", 32,
+                       "-o", output, capsys=capsys)  # fmt: skip
+    assert status == 0
+    with Image.open(output) as image:
+        assert image.size == (64, 48)

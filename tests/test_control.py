@@ -140,7 +140,7 @@ def test_coarse_to_fine_runs_each_scale_from_the_previous(network):
     from_noise = []
     impasto.transfer(TUBINGEN, STARRY_NIGHT, size=64, iterations=10, seed=0, callback=from_noise.append)
     assert iterates[-1].loss < from_noise[-1].loss
-    assert api._schedule(512, None, 3) == (128, 256, 512)
+    assert api._schedule(512, 10, "paper", None, 3) == ((128, 10), (256, 10), (512, 10))
 
 
 def test_fine_style_replaces_the_fine_texture_and_keeps_the_coarse(network, plain):

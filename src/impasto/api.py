@@ -16,23 +16,36 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from . import color, images, masks, normalization, weights
+from . import color, images, masks, memory, normalization, tiles, weights
 from .color import ColorMatch
 from .errors import ImpastoError
 from .losses import PerceptualLoss
-from .optimize import Interrupted, Iterate, Optimizer, Result, optimize
-from .vgg import VGG19, Pooling, check_layers, deepest, smallest_side
+from .optimize import LBFGS_HISTORY, Interrupted, Iterate, Optimizer, Result, optimize
+from .vgg import VGG19, Pooling, Precision, check_layers, deepest, smallest_side
 
 # Shared by transfer(), reconstruct_content() and synthesize_texture(): the paper's kind of run.
 SIZE = 512  # long side of the output, pixels
-ITERATIONS = 500  # loss-and-gradient evaluations (per scale)
+RECIPES = ("fast", "paper")
+ITERATIONS = 500  # the paper recipe's loss-and-gradient evaluations (per scale)
+# The fast recipe, measured against the paper's in bench/quality_vs_time.py: coarse to fine,
+# doubling from FAST_COARSEST px, with FAST_FINAL_ITERATIONS at the output size and twice as
+# many at each coarser scale (cheap there) up to FAST_MOST_ITERATIONS, which an output of one
+# scale (below 2 * FAST_COARSEST) gets; and a short L-BFGS memory (each curvature pair is two
+# copies of the image).
+FAST_COARSEST = 128
+FAST_FINAL_ITERATIONS = 50
+FAST_MOST_ITERATIONS = 200
+FAST_HISTORY = 20
+PRECISIONS = ("auto", "float32", "bfloat16")
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 FINE_LAYERS = ("conv1_1", "conv2_1")  # the style layers whose Gram matrices hold fine texture
 PRESERVE_COLOR = (None, "luminance", "histogram")
@@ -49,7 +62,8 @@ def transfer(
     style: PathOrImage | Sequence[PathOrImage],
     *,
     size: int = SIZE,
-    iterations: int = ITERATIONS,
+    iterations: int | None = None,
+    recipe: str = "fast",
     ratio: float = 1e-3,
     content_weight: float | None = None,
     style_weight: float | None = None,
@@ -72,6 +86,9 @@ def transfer(
     pooling: Pooling = "avg",
     normalize: bool = True,
     device: str = "auto",
+    precision: str = "auto",
+    max_memory: str | int | None = None,
+    tile: int | None = None,
     weights: str | os.PathLike[str] | None = None,
     callback: Callback | None = None,
 ) -> Image.Image:
@@ -81,7 +98,13 @@ def transfer(
     size: long side of the output in pixels; the painting is rescaled to the same long side,
         times `style_scale`, before its style representation is taken.
     iterations: evaluations of the loss and its gradient (forward + backward), for either
-        optimizer; with several scales, at each scale.
+        optimizer, at each scale; default: the recipe's.
+    recipe: "fast" (coarse to fine from FAST_COARSEST px, doubling: FAST_FINAL_ITERATIONS
+        iterations at the output size and twice as many at each coarser scale, up to
+        FAST_MOST_ITERATIONS, which an output of one scale gets; L-BFGS memory FAST_HISTORY;
+        reaches the paper recipe's quality in a fraction of its time, bench/RESULTS.md) or
+        "paper" (one size, ITERATIONS iterations from the start image, L-BFGS memory 100).
+        `scales` or `octaves` replace either recipe's sizes.
     ratio: α/β, the weight of content relative to style; `content_weight` (α) and
         `style_weight` (β) set them directly instead.
     style_layer_weights: w_l for each of `style_layers`; default 1/len(style_layers) each.
@@ -104,6 +127,14 @@ def transfer(
     init: "noise" (the paper's white noise), "content", "style", or the path of an image.
     seed: makes a run repeatable bit for bit on the same machine; None draws one.
     normalize: use the paper's normalised network (each filter's mean response 1).
+    precision: the network's arithmetic: "float32", "bfloat16" (features in bf16, Gram
+        matrices and losses in float32), or "auto": bfloat16 where the hardware computes it
+        natively (CPUs with AMX, CUDA GPUs that support it), else float32.
+    max_memory: what the run may use ("8G", or bytes); default 90% of the memory available.
+        A scale whose whole image does not fit runs in tiles (the same result, more time);
+        if the tiles do not fit with the recipe's L-BFGS memory, a shorter memory is used;
+        if nothing fits, the run is refused before it starts.
+    tile: run every scale in tiles with cores of this many pixels, whatever the memory.
     weights: a VGG19 weights file (Keras .h5 or torchvision .pth); default as `impasto
         weights info` says.
     """
@@ -127,10 +158,12 @@ def transfer(
     if style_mask is not None and content_mask is None:
         raise ImpastoError("style masks need a content mask (--content-mask)")
     problem = _Problem(
-        iterations=iterations, init=init, seed=seed, optimizer=optimizer,
+        init=init, seed=seed, optimizer=optimizer, recipe=recipe, precision=precision,
+        max_memory=max_memory, tile=tile,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
         content_layers=tuple(content_layers), style_layers=tuple(style_layers),
-        sizes=_schedule(size, scales, octaves), luminance=preserve_color == "luminance",
+        schedule=_schedule(size, iterations, recipe, scales, octaves),
+        luminance=preserve_color == "luminance",
     )  # fmt: skip
     photograph = images.read_image(content)
     paintings = [images.read_image(painting) for painting in paths_or_images]
@@ -154,21 +187,26 @@ def reconstruct_content(
     *,
     layer: str = "conv4_2",
     size: int = SIZE,
-    iterations: int = ITERATIONS,
+    iterations: int | None = None,
+    recipe: str = "fast",
     init: str = "noise",
     seed: int | None = None,
     optimizer: Optimizer = "lbfgs",
     pooling: Pooling = "avg",
     normalize: bool = True,
     device: str = "auto",
+    precision: str = "auto",
+    max_memory: str | int | None = None,
+    tile: int | None = None,
     weights: str | os.PathLike[str] | None = None,
     callback: Callback | None = None,
 ) -> Image.Image:
     """An image whose responses at `layer` match the photograph's (Figure 1, content row)."""
     problem = _Problem(
-        iterations=iterations, init=init, seed=seed, optimizer=optimizer,
+        init=init, seed=seed, optimizer=optimizer, recipe=recipe, precision=precision,
+        max_memory=max_memory, tile=tile,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
-        content_layers=(layer,), style_layers=(), sizes=_schedule(size, None, None),
+        content_layers=(layer,), style_layers=(), schedule=_schedule(size, iterations, recipe, None, None),
     )  # fmt: skip
     return problem.solve(_Job(images.read_image(content), [], 1.0, 0.0, {}, callback))
 
@@ -179,25 +217,79 @@ def synthesize_texture(
     style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
     style_layer_weights: Sequence[float] | None = None,
     size: int = SIZE,
-    iterations: int = ITERATIONS,
+    iterations: int | None = None,
+    recipe: str = "fast",
     init: str = "noise",
     seed: int | None = None,
     optimizer: Optimizer = "lbfgs",
     pooling: Pooling = "avg",
     normalize: bool = True,
     device: str = "auto",
+    precision: str = "auto",
+    max_memory: str | int | None = None,
+    tile: int | None = None,
     weights: str | os.PathLike[str] | None = None,
     callback: Callback | None = None,
 ) -> Image.Image:
     """An image with the painting's style representation alone (Figure 1, style row)."""
     style_layer_weights = _style_layer_weights(style_layers, style_layer_weights)
     problem = _Problem(
-        iterations=iterations, init=init, seed=seed, optimizer=optimizer,
+        init=init, seed=seed, optimizer=optimizer, recipe=recipe, precision=precision,
+        max_memory=max_memory, tile=tile,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
-        content_layers=(), style_layers=tuple(style_layers), sizes=_schedule(size, None, None),
+        content_layers=(), style_layers=tuple(style_layers),
+        schedule=_schedule(size, iterations, recipe, None, None),
     )  # fmt: skip
     painting = _Style(images.read_image(style), 1.0, None)
     return problem.solve(_Job(None, [painting], 0.0, 1.0, style_layer_weights, callback))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run would need: how each scale runs, peak memory, and time on this machine."""
+
+    plan: memory.Plan
+    flops_per_second: float
+    precision: str
+    device: str
+
+    @property
+    def peak_bytes(self) -> int:
+        return self.plan.peak_bytes
+
+    @property
+    def seconds(self) -> float:
+        return self.plan.seconds(self.flops_per_second)
+
+    def __str__(self) -> str:
+        last = self.plan.steps[-1]
+        iterations = sum(step.iterations for step in self.plan.steps)
+        scales = len(self.plan.steps)
+        head = (f"{last.width}x{last.height} output: {scales} scale{'s' if scales > 1 else ''}, "
+                f"{iterations} iterations, {self.precision} on {self.device}")  # fmt: skip
+        return head + "\n" + self.plan.describe(self.flops_per_second)
+
+
+def estimate(function: Callable[..., Image.Image], *args: object, **options: object) -> Estimate:
+    """What `function(*args, **options)` (transfer, reconstruct_content or synthesize_texture)
+    would need, without running it: its inputs are read and checked and one small forward and
+    backward pass is timed, nothing is optimised."""
+    token = _ESTIMATING.set(True)
+    try:
+        function(*args, **options)
+    except _Estimated as estimated:
+        return estimated.estimate
+    finally:
+        _ESTIMATING.reset(token)
+    raise AssertionError(f"{function.__name__} ran instead of being estimated")
+
+
+_ESTIMATING: ContextVar[bool] = ContextVar("estimating", default=False)
+
+
+class _Estimated(Exception):  # noqa: N818 - a signal, not an error
+    def __init__(self, estimate: Estimate) -> None:
+        self.estimate = estimate
 
 
 def resolve_device(name: str) -> torch.device:
@@ -249,21 +341,29 @@ class _Job:
 class _Problem:
     """What every kind of run shares: the network, the starting image, the loop over scales."""
 
-    iterations: int
     init: str
     seed: int | None
     optimizer: str
+    recipe: str
+    precision: str
+    max_memory: str | int | None
+    tile: int | None
     pooling: str
     normalize: bool
     device: str
     weights: str | os.PathLike[str] | None
     content_layers: tuple[str, ...]
     style_layers: tuple[str, ...]
-    sizes: tuple[int, ...]  # long sides, coarse to fine
+    schedule: tuple[tuple[int, int], ...]  # (long side, iterations) per scale, coarse to fine
     luminance: bool = False  # optimise luminance only, keep the photograph's colours
 
     def __post_init__(self) -> None:
-        _check_whole(iterations=self.iterations)
+        if self.precision not in PRECISIONS:
+            raise ImpastoError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        if self.tile is not None:
+            _check_whole(tile=self.tile)
+        if self.max_memory is not None:
+            memory.parse_size(self.max_memory)
         if self.optimizer not in ("lbfgs", "adam"):
             raise ImpastoError(f"optimizer must be lbfgs or adam, not {self.optimizer!r}")
         if self.pooling not in ("avg", "max"):
@@ -282,8 +382,13 @@ class _Problem:
         parameters = weights.load(source)
         scales = normalization.scales_for(source, parameters) if self.normalize else None
         last = deepest(self.content_layers + self.style_layers)
-        network = VGG19(parameters, source.convention, self.pooling, last, scales)
+        precision = resolve_precision(self.precision, device)
+        network = VGG19(parameters, source.convention, self.pooling, last, scales, precision)
         return network.to(device)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(long_side for long_side, _ in self.schedule)
 
     def solve(self, job: _Job) -> Image.Image:
         device = resolve_device(self.device)
@@ -291,26 +396,84 @@ class _Problem:
         first = images.resize_long_side(reference, self.sizes[0])
         variable = self._start(first, job.content, job.styles)  # before the slow part: fail early
         self._check_sizes(first, job.styles, job.style_scale, job.fine_style)
+        plan = self.plan(reference, device)
+        if _ESTIMATING.get():
+            precision = resolve_precision(self.precision, device)
+            throughput = self._throughput(device, self.sizes[-1])
+            raise _Estimated(Estimate(plan, throughput, precision, str(device)))
         network = self.network(device)
+        counts = [step.iterations for step in plan.steps]
         result = None
-        for number, long_side in enumerate(self.sizes, 1):
+        for number, ((long_side, _), step) in enumerate(zip(self.schedule, plan.steps, strict=True), 1):
             try:
                 start = variable if result is None else result.pixels
-                result = self._solve_at(
-                    job, number, images.resize_long_side(reference, long_side), network, start
-                )
+                photograph = images.resize_long_side(reference, long_side)
+                progress = (number, len(counts), sum(counts[: number - 1]), sum(counts))
+                result = self._solve_at(job, progress, photograph, network, start, step)
             except KeyboardInterrupt as interrupt:
-                if result is None or isinstance(interrupt, Interrupted):
+                stopped = interrupt.result if isinstance(interrupt, Interrupted) else result
+                if stopped is None:
                     raise
-                raise Interrupted(result) from None  # between scales: the last scale's result
+                # the best image so far, at the output's size even if it came from a coarser scale
+                last = plan.steps[-1]
+                if stopped.image.shape[-2:] != (last.height, last.width):
+                    stopped.image = _upsample(stopped.image, (last.height, last.width))
+                raise Interrupted(stopped) from None
         assert result is not None
         return images.to_pil(result.image)
 
+    def plan(self, reference: Image.Image, device: torch.device) -> memory.Plan:
+        """How each scale runs (whole or in tiles) within the memory budget."""
+        if self.max_memory is not None:
+            budget, source = memory.parse_size(self.max_memory), "--max-memory"
+        else:
+            budget, source = memory.available(device)
+        sizes = [
+            (*images.resize_long_side(reference, long_side).size, iterations)
+            for long_side, iterations in self.schedule
+        ]
+        model = memory.Model(
+            channels=1 if self.luminance else 3,
+            precision=resolve_precision(self.precision, device),
+            deepest=deepest(self.content_layers + self.style_layers),
+            content_responses=sum(memory.layer_responses_per_pixel(name) for name in self.content_layers),
+            base=memory.BASE_BYTES if device.type == "cpu" else memory.GPU_BASE_BYTES,
+        )
+        return memory.plan(sizes, model, self.history, budget, source, self.tile)
+
+    @property
+    def history(self) -> int:
+        """L-BFGS's curvature pairs (Adam keeps two image-sized moments: count them as one)."""
+        if self.optimizer == "adam":
+            return 1
+        return FAST_HISTORY if self.recipe == "fast" else LBFGS_HISTORY
+
+    def _throughput(self, device: torch.device, long_side: int) -> float:
+        """FLOP/s of a forward and backward pass on this machine, timed (best of two, after
+        a warm-up) at the output's long side or 384 px, whichever is smaller."""
+        network = self.network(device)
+        layers = self.content_layers + self.style_layers
+        side = min(long_side, 384)
+        image = torch.rand(1, 3, side, side, device=device, requires_grad=True)
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            sum(response.sum() for response in network(image, layers).values()).backward()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            elif device.type == "mps":
+                torch.mps.synchronize()
+            timings.append(time.perf_counter() - started)
+        return memory.flops_per_pixel(deepest(layers)) * side * side / min(timings[1:])
+
     def _solve_at(
-        self, job: _Job, number: int, photograph: Image.Image, network: VGG19, variable: torch.Tensor
-    ) -> Result:
+        self, job: _Job, progress: tuple[int, int, int, int], photograph: Image.Image, network: VGG19,
+        variable: torch.Tensor, step: memory.Step,
+    ) -> Result:  # fmt: skip
         """One scale of the schedule, at the size of `photograph`, started from `variable`
-        (upsampled to that size after the first scale)."""
+        (upsampled to that size after the first scale), whole or in tiles as `step` says.
+        `progress`: (this scale, of how many, iterations before it, iterations in all)."""
+        number, scales, done, total = progress
         device = next(network.parameters()).device
         width, height = photograph.size
         photo = images.to_tensor(photograph, device)
@@ -321,23 +484,35 @@ class _Problem:
         with torch.no_grad():
             content_targets = {}
             if job.content is not None:
-                content_targets = network(self._network_input(photo), self.content_layers)
+                content_input = self._network_input(photo)
+                if step.tile is None:
+                    content_targets = network(content_input, self.content_layers)
+                else:
+                    content_targets = tiles.responses(
+                        network, content_input, list(self.content_layers), step.tile
+                    )
             painting_size = round(max(width, height) * job.style_scale)
             style_targets = self._style_targets(
-                network, job.styles, colors, painting_size, photo, job.fine_style
+                network, job.styles, colors, painting_size, photo, job.fine_style, step.tile
             )
         loss = PerceptualLoss(content_targets, style_targets, job.content_weight, job.style_weight,
                               job.style_layer_weights, regions, job.tv_weight)  # fmt: skip
+        if step.tile is None:
+            objective = lambda image: loss(network(self._network_input(image), loss.layers), image)  # noqa: E731
+        else:
+            objective = tiles.TiledObjective(network, loss, self._network_input, step.tile)
         start = variable if number == 1 else _upsample(variable, (height, width))
         render = (lambda y: color.with_colors_of(y, photo)) if self.luminance else None
         return optimize(
             start.to(device),
-            lambda image: loss(network(self._network_input(image), loss.layers), image),
-            self.iterations,
+            objective,
+            step.iterations,
             self.optimizer,  # type: ignore[arg-type]
             job.callback,
             render,
-            (number, len(self.sizes)),
+            (number, scales),
+            history=step.history,
+            steps=(done, total),
         )
 
     def _check_sizes(
@@ -371,6 +546,7 @@ class _Problem:
         long_side: int,
         photo: torch.Tensor,
         fine_style: Image.Image | None,
+        tile: int | None = None,
     ) -> dict[str, torch.Tensor]:
         """(R, N, N) per-position Gram targets per style layer, one per region of the output.
 
@@ -385,8 +561,9 @@ class _Problem:
         for painting in styles:
             resized = images.resize_long_side(painting.image, max(1, long_side))
             maps, provided = self._style_regions(painting, resized.size, colors, device)
-            features = network(self._painting_input(resized, photo), self.style_layers)
-            grams = PerceptualLoss.gram_targets(features, maps)
+            grams = _gram_targets(
+                network, self._painting_input(resized, photo), self.style_layers, maps, tile
+            )
             for name, gram in grams.items():
                 # scatter the painting's regions onto the output's regions it provides
                 placed = torch.zeros(len(colors), *gram.shape[1:], device=device)
@@ -402,7 +579,7 @@ class _Problem:
         if fine_style is not None:
             resized = images.resize_long_side(fine_style, max(1, long_side))
             fine_layers = [name for name in FINE_LAYERS if name in self.style_layers]
-            fine = PerceptualLoss.gram_targets(network(self._painting_input(resized, photo), fine_layers))
+            fine = _gram_targets(network, self._painting_input(resized, photo), fine_layers, None, tile)
             for name in fine_layers:
                 targets[name] = fine[name].expand(len(colors), -1, -1)
         return targets
@@ -448,13 +625,32 @@ class _Problem:
         return color.luminance(start) if self.luminance else start
 
 
+def _gram_targets(
+    network: VGG19, image: torch.Tensor, layers: Sequence[str], maps: torch.Tensor | None, tile: int | None
+) -> dict[str, torch.Tensor]:
+    """A painting's per-position Gram matrices per region, whole or from tiles."""
+    if tile is None:
+        return PerceptualLoss.gram_targets(network(image, layers), maps)
+    return tiles.gram_targets(network, image, list(layers), tile, maps)
+
+
 def _upsample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(image, size=size, mode="bicubic", align_corners=False)
 
 
-def _schedule(size: int, scales: Sequence[int] | None, octaves: int | None) -> tuple[int, ...]:
-    """The long sides to optimise at, coarse to fine; the last is always `size`."""
+def _schedule(
+    size: int, iterations: int | None, recipe: str, scales: Sequence[int] | None, octaves: int | None
+) -> tuple[tuple[int, int], ...]:
+    """(long side, iterations) per scale, coarse to fine; the last size is always `size`.
+
+    Explicit `scales` or `octaves` set the sizes, else the recipe does; `iterations`, given,
+    applies at every scale, else the recipe's counts do.
+    """
     _check_whole(size=size)
+    if recipe not in RECIPES:
+        raise ImpastoError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
+    if iterations is not None:
+        _check_whole(iterations=iterations)
     if scales is not None and octaves is not None:
         raise ImpastoError("give scales or octaves, not both")
     if scales is not None:
@@ -465,11 +661,40 @@ def _schedule(size: int, scales: Sequence[int] | None, octaves: int | None) -> t
             raise ImpastoError("scales must be increasing sizes, for example 256,512")
         if sizes[-1] != size:
             raise ImpastoError(f"the last of the scales ({sizes[-1]}) is the output size, but size is {size}")
-        return sizes
-    if octaves is not None:
+    elif octaves is not None:
         _check_whole(octaves=octaves)
-        return tuple(sorted({max(1, round(size / 2**k)) for k in range(octaves)}))
-    return (size,)
+        sizes = tuple(sorted({max(1, round(size / 2**k)) for k in range(octaves)}))
+    elif recipe == "fast":
+        sizes = (size,)
+        while sizes[0] / 2 >= FAST_COARSEST:
+            sizes = (round(sizes[0] / 2), *sizes)
+    else:
+        sizes = (size,)
+    if iterations is not None:
+        counts = [iterations] * len(sizes)
+    elif recipe == "fast" and len(sizes) > 1:  # counted back from the output size
+        counts = [min(FAST_MOST_ITERATIONS, FAST_FINAL_ITERATIONS * 2**k) for k in range(len(sizes))][::-1]
+    elif recipe == "fast":  # one small scale, all from the start image
+        counts = [FAST_MOST_ITERATIONS]
+    else:
+        counts = [ITERATIONS] * len(sizes)
+    return tuple(zip(sizes, counts, strict=True))
+
+
+def resolve_precision(name: str, device: torch.device) -> Precision:
+    """ "auto": bfloat16 where the hardware computes it natively (a CUDA GPU that supports
+    it, a CPU with AMX tiles), else float32."""
+    if name != "auto":
+        return name  # type: ignore[return-value]
+    if device.type == "cuda":  # native from Ampere (compute capability 8) on
+        return "bfloat16" if torch.cuda.get_device_capability(device) >= (8, 0) else "float32"
+    if device.type == "cpu":
+        try:
+            native = torch.cpu._is_amx_tile_supported()
+        except AttributeError:  # a torch without the query: assume not
+            native = False
+        return "bfloat16" if native else "float32"
+    return "float32"
 
 
 def _match_colors(painting: Image.Image, photograph: Image.Image, method: ColorMatch) -> Image.Image:

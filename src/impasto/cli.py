@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import torch
 from tqdm import tqdm
 
 from . import api, images, normalization, paths, reproduce, weights
@@ -20,10 +21,11 @@ from .optimize import Interrupted, Iterate
 from .vgg import LAYERS
 
 # The paper's kind of run (for a GPU), and one small enough for a 2-core CPU.
-PAPER = reproduce.Settings(size=512, iterations=500)
+PAPER = reproduce.Settings(size=api.SIZE, iterations=api.ITERATIONS)
 QUICK = reproduce.Settings(size=128, iterations=200)
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_OUT_OF_MEMORY = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +86,13 @@ def _seed(text: str) -> int:
 OPTIONS: dict[str, dict[str, Any]] = {
     "size": dict(type=_whole, metavar="N", help="long side of the output in pixels"),
     "iterations": dict(type=_whole, metavar="K",
-                       help="evaluations of the loss and its gradient (one forward and backward pass each)"),
+                       help="evaluations of the loss and its gradient (one forward and backward pass each) "
+                       f"at each scale (default: the recipe's; paper: {api.ITERATIONS})"),
+    "recipe": dict(choices=api.RECIPES, help=f"fast: coarse to fine from {api.FAST_COARSEST} px, "
+                   f"{api.FAST_FINAL_ITERATIONS} iterations at the output size and up to "
+                   f"{api.FAST_MOST_ITERATIONS} at coarser ones; paper: the plain method, one size"),
+    "precision": dict(choices=api.PRECISIONS, help="the network's arithmetic; auto: bfloat16 where the "
+                      "hardware has it (AMX CPUs, recent GPUs), else float32"),
     "ratio": dict(type=_number, metavar="R", help="α/β, content weight over style weight"),
     "content_weight": dict(type=_weight, metavar="A", help="α, instead of --ratio"),
     "style_weight": dict(type=_weight, metavar="B", help="β, instead of --ratio"),
@@ -118,6 +126,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "optimizer": dict(choices=("lbfgs", "adam"), help="optimiser"),
     "pooling": dict(choices=("avg", "max"), help="pooling layers: average (the paper) or max"),
     "device": dict(choices=api.DEVICES, help="where to compute"),
+    "max_memory": dict(metavar="SIZE", help="memory the run may use, such as 8G; a size that does not fit "
+                       "whole runs in tiles (default: the memory available now)"),
+    "tile": dict(type=_whole, metavar="N", help="optimise in tiles of N px (rounded up to a multiple of 16, "
+                 "plus a margin) whatever the memory: the result of the whole image, in less memory and "
+                 "more time"),
     "weights": dict(metavar="PATH", help="VGG19 weights file, .h5 (Keras) or .pth (torchvision); "
                     "default: IMPASTO_WEIGHTS, the fetched file, else the packaged 8-bit copy"),
 }  # fmt: skip
@@ -151,9 +164,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        required=True,
         metavar="OUT",
         help="output image; its extension sets the format (png, jpg, webp, bmp, tif)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print how the run would go (scales, tiles), its peak memory and time, and stop",
     )
     parser.add_argument(
         "--save-every",
@@ -246,6 +263,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the optimisation started: nothing to write yet
         print("impasto: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except (MemoryError, RuntimeError) as error:  # torch's allocators raise RuntimeErrors
+        if not _out_of_memory(error):
+            raise
+        print("impasto: error: ran out of memory; give a lower --max-memory (it then works in "
+              "smaller tiles) or a smaller --size", file=sys.stderr)  # fmt: skip
+        return EXIT_OUT_OF_MEMORY
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    message = str(error).lower()
+    return isinstance(error, MemoryError | torch.OutOfMemoryError) or any(
+        words in message for words in ("out of memory", "can't allocate memory", "not enough memory")
+    )
 
 
 def _weights(action: str) -> int:
@@ -296,10 +326,15 @@ def _origin(source: weights.WeightsSource) -> str:
 
 def _run(arguments: dict[str, Any]) -> int:
     function = arguments.pop("function")
-    output = Path(arguments.pop("output"))
+    output = arguments.pop("output")
+    dry_run = arguments.pop("dry_run")
     save_every = arguments.pop("save_every")
     quiet = arguments.pop("quiet")
-    images.check_writable(output)
+    if output is None and not dry_run:
+        raise ImpastoError("give an output image with -o/--output")
+    output = Path(output) if output is not None else None
+    if output is not None:
+        images.check_writable(output)
     if function is api.transfer:
         paintings = arguments.pop("paintings") + arguments.pop("more_paintings")
         if not paintings:
@@ -313,6 +348,11 @@ def _run(arguments: dict[str, Any]) -> int:
         raise ImpastoError("give --ratio or --content-weight/--style-weight, not both")
     if "seed" not in arguments and arguments.get("init", "noise") == "noise":
         arguments["seed"] = random.randrange(2**31)  # drawn here so that the summary can report it
+    inputs = [arguments.pop(name) for name in ("content", "style") if name in arguments]
+    if dry_run:
+        print(api.estimate(function, *inputs, **arguments))
+        return 0
+    assert output is not None
     progress: tqdm | None = None  # opened at the first iterate, once the inputs have been checked
     evaluations = 0
 
@@ -320,7 +360,7 @@ def _run(arguments: dict[str, Any]) -> int:
         nonlocal progress, evaluations
         evaluations += 1
         if progress is None:
-            progress = tqdm(total=iterate.iterations * iterate.scales, unit="it", file=sys.stderr,
+            progress = tqdm(total=iterate.steps, unit="it", file=sys.stderr,
                             disable=quiet, dynamic_ncols=True, leave=False)  # fmt: skip
         progress.update(1)
         progress.set_postfix(size=f"{iterate.tensor.shape[-1]}x{iterate.tensor.shape[-2]}",
@@ -330,7 +370,6 @@ def _run(arguments: dict[str, Any]) -> int:
             images.write_image(iterate.image, _intermediate(output, evaluations))
 
     started = time.perf_counter()
-    inputs = [arguments.pop(name) for name in ("content", "style") if name in arguments]
     interrupted = False
     try:
         image = function(*inputs, callback=report, **arguments)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
 def flatten(features: Tensor) -> Tensor:
     """(1, N, H, W) responses -> the N x M matrix F^l."""
-    return features.reshape(features.shape[-3], -1)
+    return features.reshape(features.shape[-3], features.shape[-2] * features.shape[-1])
 
 
 def gram_matrix(features: Tensor) -> Tensor:
@@ -49,6 +50,28 @@ def style_layer_gradient(features: Tensor, target_gram: Tensor) -> Tensor:
     return gradient.reshape(features.shape) * (features > 0)
 
 
+def gram_sums(features: Tensor, region_maps: Tensor | None = None) -> Tensor:
+    """Per region r, Σ over positions of (F ∘ m_r)(F ∘ m_r)ᵀ, shape (R, N, N); without maps,
+    the one region of the whole image: G^l, shape (1, N, N).
+
+    Sums, so that the parts of an image (tiles) add up to the whole image's.
+    """
+    matrix = flatten(features)
+    if region_maps is None:
+        return (matrix @ matrix.T).unsqueeze(0)
+    weights = region_maps.reshape(region_maps.shape[0], 1, matrix.shape[1]).to(matrix)
+    weighted = matrix.unsqueeze(0) * weights
+    return weighted @ weighted.transpose(1, 2)
+
+
+def region_sizes(region_maps: Tensor | None, positions: int) -> Tensor:
+    """What `gram_sums` are divided by for Gram matrices per position: Σ m_r² per region
+    (R, 1, 1), or the M_l positions of the one region."""
+    if region_maps is None:
+        return torch.full((1, 1, 1), float(positions))
+    return (region_maps**2).sum(dim=(1, 2)).clamp_min(1e-8).view(-1, 1, 1)
+
+
 def guided_gram(features: Tensor, region_maps: Tensor | None) -> Tensor:
     """Per region r, the Gram matrix of the responses weighted by the region's map, per position.
 
@@ -56,12 +79,8 @@ def guided_gram(features: Tensor, region_maps: Tensor | None) -> Tensor:
     the result is (R, N, N): (F ∘ m_r)(F ∘ m_r)ᵀ / Σ m_r². Without maps (one region, the whole
     image) this is G^l / M_l, shape (1, N, N).
     """
-    if region_maps is None:
-        return (gram_matrix(features) / flatten(features).shape[1]).unsqueeze(0)
-    matrix = flatten(features)
-    weights = region_maps.reshape(region_maps.shape[0], 1, -1).to(matrix)
-    weighted = matrix.unsqueeze(0) * weights
-    return weighted @ weighted.transpose(1, 2) / (weights**2).sum(-1, keepdim=True).clamp_min(1e-8)
+    positions = flatten(features).shape[1]
+    return gram_sums(features, region_maps) / region_sizes(region_maps, positions).to(features)
 
 
 def total_variation(image: Tensor) -> Tensor:
@@ -120,46 +139,59 @@ class PerceptualLoss:
     def gram_targets(features: Mapping[str, Tensor], regions: Tensor | None = None) -> dict[str, Tensor]:
         """Per-position Gram matrices (R, N, N) of a painting's responses, one per region of
         `regions` (R, H, W) at the painting's resolution, or of the whole painting."""
-        return {name: guided_gram(f, _maps_for(f, regions)) for name, f in features.items()}
+        return {
+            name: guided_gram(f, maps_at(regions, tuple(f.shape[-2:])).to(f) if regions is not None else None)
+            for name, f in features.items()
+        }
 
     @property
     def layers(self) -> set[str]:
         return set(self.content_targets) | set(self.style_targets)
 
-    def _style_layer(self, features: Tensor, target: Tensor) -> Tensor:
-        shape = (features.shape[-2], features.shape[-1])
+    def maps_at(self, shape: tuple[int, int]) -> Tensor | None:
+        """The output's region maps at a layer's resolution (None without regions)."""
         if self.regions is not None and shape not in self._maps:
-            self._maps[shape] = _maps_for(features, self.regions)
-        difference = guided_gram(features, self._maps.get(shape)) - target
-        per_region = difference.pow(2).sum(dim=(1, 2)) / (4 * features.shape[-3] ** 2)
-        if self.shares is None:
-            return per_region.sum()
-        return (self.shares.to(per_region) * per_region).sum()
+            self._maps[shape] = maps_at(self.regions, shape)
+        return self._maps.get(shape)
+
+    def content_term(self, features: Tensor, target: Tensor, positions: int) -> Tensor:
+        """L_content^l / M_l, for all of a layer's positions or a part of them (a tile)."""
+        return content_loss(features, target) / positions
+
+    def style_from_grams(self, grams: Mapping[str, Tensor]) -> Tensor:
+        """L_style = Σ w_l E_l from the output's per-position Gram matrices (R, N, N) per layer."""
+        style = next(iter(grams.values())).new_zeros(())
+        for name, gram in grams.items():
+            per_region = (gram - self.style_targets[name]).pow(2).sum(dim=(1, 2)) / (4 * gram.shape[-1] ** 2)
+            if self.shares is not None:
+                per_region = self.shares.to(per_region) * per_region
+            style = style + self.style_layer_weights[name] * per_region.sum()
+        return style
 
     def __call__(self, features: Mapping[str, Tensor], image: Tensor | None = None) -> LossTerms:
         zero = next(iter(features.values())).new_zeros(())
         content = sum(
             (
-                content_loss(features[name], target) / flatten(target).shape[1]
+                self.content_term(features[name], target, flatten(target).shape[1])
                 for name, target in self.content_targets.items()
             ),
             zero,
         )
-        style = sum(
-            (
-                self.style_layer_weights[name] * self._style_layer(features[name], target)
-                for name, target in self.style_targets.items()
-            ),
-            zero,
-        )
+        grams = {
+            name: guided_gram(features[name], self.maps_at(tuple(features[name].shape[-2:])))
+            for name in self.style_targets
+        }
+        style = self.style_from_grams(grams) if grams else zero
+        return self.combine(content, style, image)
+
+    def combine(self, content: Tensor, style: Tensor, image: Tensor | None) -> LossTerms:
+        """α L_content + β L_style (+ the total variation term on `image`)."""
         total = self.content_weight * content + self.style_weight * style
         if self.tv_weight and image is not None:
             total = total + self.tv_weight * total_variation(image)
         return LossTerms(total=total, content=content, style=style)
 
 
-def _maps_for(features: Tensor, regions: Tensor | None) -> Tensor | None:
-    """Region maps at the resolution of `features` (None without regions)."""
-    if regions is None:
-        return None
-    return F.adaptive_avg_pool2d(regions.unsqueeze(0).to(features), features.shape[-2:]).squeeze(0)
+def maps_at(regions: Tensor, shape: tuple[int, int]) -> Tensor:
+    """Region maps (R, H, W) at a layer's resolution: each position's share of each region."""
+    return F.adaptive_avg_pool2d(regions.unsqueeze(0), shape).squeeze(0)

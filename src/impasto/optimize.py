@@ -23,7 +23,7 @@ from .losses import LossTerms
 Optimizer = Literal["lbfgs", "adam"]
 Objective = Callable[[Tensor], LossTerms]
 
-LBFGS_HISTORY = 100
+LBFGS_HISTORY = 100  # torch's and the Lua implementations' default: the paper's kind of run
 # Adam's step in pixel units (images are 0-1): about 5 grey levels, the scale at which
 # other Adam-based implementations move 0-255 pixels.
 ADAM_LEARNING_RATE = 0.02
@@ -42,6 +42,8 @@ class Iterate:
     tensor: Tensor = field(repr=False)  # the image evaluated, (1, 3, H, W)
     scale: int = 1  # with coarse-to-fine: which of the `scales` sizes, from 1
     scales: int = 1
+    step: int = 0  # iterations so far over all scales, this one included
+    steps: int = 0  # iterations of all scales together
 
     @property
     def image(self) -> Image.Image:
@@ -74,15 +76,20 @@ def optimize(
     callback: Callable[[Iterate], None] | None = None,
     render: Callable[[Tensor], Tensor] | None = None,
     scale: tuple[int, int] = (1, 1),
+    history: int = LBFGS_HISTORY,
+    steps: tuple[int, int] | None = None,
 ) -> Result:
     """Minimise `objective` over the pixels of `image` for exactly `iterations` evaluations.
 
     `render` turns the optimised variable into the RGB image that callbacks and the result
     show (for luminance-only transfer, where the variable is one channel); `scale` is (which,
-    of how many) for a coarse-to-fine schedule. Raises `Interrupted` (a KeyboardInterrupt)
+    of how many) for a coarse-to-fine schedule, and `steps` (iterations before this scale, in
+    all); `history` is the number of L-BFGS's curvature pairs, each two copies of the image.
+    Raises `Interrupted` (a KeyboardInterrupt)
     with the best image so far on Ctrl-C.
     """
     show = render or (lambda variable: variable)
+    done_before, steps_in_all = steps or (0, iterations)
     pixels = image.detach().clone().requires_grad_(True)
     result = Result(pixels=pixels.detach().clone(), image=show(pixels.detach()), loss=math.inf,
                     iterations=0, history=[])  # fmt: skip
@@ -91,7 +98,8 @@ def optimize(
     def evaluate() -> Tensor:
         chosen.zero_grad()
         terms = objective(pixels)
-        terms.total.backward()
+        if terms.total.requires_grad:  # else the objective has left the gradient in pixels.grad
+            terms.total.backward()
         loss = terms.total.item()
         result.iterations += 1
         result.history.append((loss, terms.content.item(), terms.style.item()))
@@ -109,6 +117,8 @@ def optimize(
                     tensor=show(pixels.detach()).clone(),  # a snapshot: the pixels move on
                     scale=scale[0],
                     scales=scale[1],
+                    step=done_before + result.iterations,
+                    steps=steps_in_all,
                 )
             )
         return terms.total
@@ -118,7 +128,7 @@ def optimize(
         # step, and the negative tolerances stop it from ending early on a flat stretch.
         chosen = torch.optim.LBFGS(
             [pixels], lr=1, max_iter=iterations, max_eval=iterations,
-            tolerance_grad=-1, tolerance_change=-1, history_size=LBFGS_HISTORY,
+            tolerance_grad=-1, tolerance_change=-1, history_size=history,
         )  # fmt: skip
     elif optimizer == "adam":
         chosen = torch.optim.Adam([pixels], lr=ADAM_LEARNING_RATE)

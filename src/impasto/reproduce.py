@@ -212,7 +212,8 @@ def _panel(
     started = time.perf_counter()
     try:
         result = function(*(example(name) for name in panel.inputs), iterations=settings.iterations,
-                          device=settings.device, callback=collect, **options)  # fmt: skip
+                          recipe="paper", precision="float32", device=settings.device, callback=collect,
+                          **options)  # fmt: skip
     finally:
         bar.close()
     wanted.seconds = time.perf_counter() - started

@@ -30,6 +30,7 @@ LAYERS: tuple[str, ...] = tuple(name for name, _ in ARCHITECTURE)
 CONV_LAYERS: tuple[str, ...] = tuple(name for name in LAYERS if name.startswith("conv"))
 
 Pooling = Literal["avg", "max"]
+Precision = Literal["float32", "bfloat16"]
 
 # conv name -> (weight of shape (out, in, 3, 3), bias of shape (out,))
 Parameters = dict[str, tuple[Tensor, Tensor]]
@@ -92,12 +93,16 @@ class VGG19(nn.Module):
         pooling: Pooling = "avg",
         last_layer: str = "conv5_4",
         scales: dict[str, Tensor] | None = None,
+        precision: Precision = "float32",
     ) -> None:
         super().__init__()
         check_layers([last_layer])
         if pooling not in ("avg", "max"):
             raise ValueError(f"pooling must be 'avg' or 'max', not {pooling!r}")
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'bfloat16', not {precision!r}")
         self.pooling = pooling
+        self.precision = precision
         self.layers = LAYERS[: LAYERS.index(last_layer) + 1]
         self.register_buffer("mean", torch.tensor(convention.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(convention.std).view(1, 3, 1, 1))
@@ -123,6 +128,8 @@ class VGG19(nn.Module):
             self.convs[name] = conv
         self.requires_grad_(False)
         self.eval()
+        # Channels-last is the layout oneDNN's and cuDNN's fastest convolutions work in.
+        self.to(memory_format=torch.channels_last)
 
     def preprocess(self, image: Tensor) -> Tensor:
         """RGB in [0, 1] -> the weights' own input convention."""
@@ -136,16 +143,19 @@ class VGG19(nn.Module):
         if beyond:
             raise ValueError(f"this network was cut after {self.layers[-1]}; asked for {sorted(beyond)}")
         features: dict[str, Tensor] = {}
-        x = self.preprocess(image)
-        for name in self.layers:
-            if not wanted.difference(features):
-                break
-            if name.startswith("conv"):
-                x = F.relu(self.convs[name](x))
-            elif self.pooling == "avg":
-                x = F.avg_pool2d(x, kernel_size=2, stride=2)
-            else:
-                x = F.max_pool2d(x, kernel_size=2, stride=2)
-            if name in wanted:
-                features[name] = x
-        return features
+        x = self.preprocess(image).contiguous(memory_format=torch.channels_last)
+        # bfloat16: convolutions in bf16 (and the activations kept for the backward pass at
+        # half the memory); the responses are returned in float32 for the losses to sum.
+        with torch.autocast(x.device.type, torch.bfloat16, enabled=self.precision == "bfloat16"):
+            for name in self.layers:
+                if not wanted.difference(features):
+                    break
+                if name.startswith("conv"):
+                    x = F.relu(self.convs[name](x))
+                elif self.pooling == "avg":
+                    x = F.avg_pool2d(x, kernel_size=2, stride=2)
+                else:
+                    x = F.max_pool2d(x, kernel_size=2, stride=2)
+                if name in wanted:
+                    features[name] = x
+        return {name: response.float() for name, response in features.items()}
