@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STYLE = ROOT / "examples" / "starry_night.jpg"
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 import impasto
 options = json.loads(sys.argv[3])
 started = time.perf_counter()
@@ -39,7 +39,8 @@ except (MemoryError, RuntimeError) as error:
     if not isinstance(error, MemoryError) and "memory" not in str(error).lower():
         raise
     outcome = "out of memory"
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+peak = int(status["VmHWM"].split()[0]) * 1024  # not ru_maxrss, which counts the parent's pages
 print(json.dumps({"outcome": outcome, "peak": peak, "seconds": time.perf_counter() - started}))
 """
 

@@ -11,12 +11,14 @@ import impasto
 from impasto import api, memory
 from impasto.errors import ImpastoError
 
-# Runs a transfer in a fresh process and prints that process's peak resident memory.
+# Runs a transfer in a fresh process and prints that process's peak resident memory: VmHWM,
+# not ru_maxrss, which a child started by fork and exec inherits from its parent (pytest).
 MEASURE = """
-import json, resource, sys
+import json, sys
 import impasto
 impasto.transfer(sys.argv[1], sys.argv[2], **json.loads(sys.argv[3]))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # Linux reports KiB
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(int(status["VmHWM"].split()[0]) * 1024)
 """
 SHALLOW = dict(content_layers=["conv2_2"], style_layers=["conv1_1", "conv2_1", "conv3_1"])
 
