@@ -358,7 +358,7 @@ def _run(arguments: dict[str, Any]) -> int:
 
     def report(iterate: Iterate) -> None:
         nonlocal progress, evaluations
-        evaluations += 1
+        evaluations = iterate.step  # counted across all scales
         if progress is None:
             progress = tqdm(total=iterate.steps, unit="it", file=sys.stderr,
                             disable=quiet, dynamic_ncols=True, leave=False)  # fmt: skip
@@ -366,7 +366,7 @@ def _run(arguments: dict[str, Any]) -> int:
         progress.set_postfix(size=f"{iterate.tensor.shape[-1]}x{iterate.tensor.shape[-2]}",
                              content=f"{iterate.content_loss:.3g}", style=f"{iterate.style_loss:.3g}",
                              refresh=False)  # fmt: skip
-        if save_every and evaluations % save_every == 0:  # counted across all scales
+        if save_every and evaluations % save_every == 0:
             images.write_image(iterate.image, _intermediate(output, evaluations))
 
     started = time.perf_counter()
