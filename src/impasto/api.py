@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from . import color, images, masks, memory, normalization, tiles, weights
+from . import color, images, masks, memory, normalization, pyramid, tiles, weights
 from .color import ColorMatch
 from .errors import ImpastoError
 from .losses import PerceptualLoss
@@ -102,7 +102,9 @@ def transfer(
     recipe: "fast" (coarse to fine from FAST_COARSEST px, doubling: FAST_FINAL_ITERATIONS
         iterations at the output size and twice as many at each coarser scale, up to
         FAST_MOST_ITERATIONS, which an output of one scale gets; L-BFGS memory FAST_HISTORY;
-        reaches the paper recipe's quality in a fraction of its time, bench/RESULTS.md) or
+        above 512 px each scale is also scored at smaller copies of the image, so that the
+        look does not change with size (pyramid.py); reaches the paper recipe's quality in a
+        fraction of its time, bench/RESULTS.md) or
         "paper" (one size, ITERATIONS iterations from the start image, L-BFGS memory 100).
         `scales` or `octaves` replace either recipe's sizes.
     ratio: α/β, the weight of content relative to style; `content_weight` (α) and
@@ -439,7 +441,8 @@ class _Problem:
             content_responses=sum(memory.layer_responses_per_pixel(name) for name in self.content_layers),
             base=memory.BASE_BYTES if device.type == "cpu" else memory.GPU_BASE_BYTES,
         )
-        return memory.plan(sizes, model, self.history, budget, source, self.tile)
+        smaller = [sum((side / long) ** 2 for side in self.levels(long)) for long in self.sizes]
+        return memory.plan(sizes, model, self.history, budget, source, self.tile, smaller)
 
     @property
     def history(self) -> int:
@@ -476,32 +479,16 @@ class _Problem:
         number, scales, done, total = progress
         device = next(network.parameters()).device
         width, height = photograph.size
-        photo = images.to_tensor(photograph, device)
-        regions, colors = None, [None]
-        if job.content_mask is not None:
-            indices, colors = masks.read_mask(job.content_mask, (width, height), "the content mask")
-            regions = masks.one_hot(indices, len(colors)).to(device)
-        with torch.no_grad():
-            content_targets = {}
-            if job.content is not None:
-                content_input = self._network_input(photo)
-                if step.tile is None:
-                    content_targets = network(content_input, self.content_layers)
-                else:
-                    content_targets = tiles.responses(
-                        network, content_input, list(self.content_layers), step.tile
-                    )
-            painting_size = round(max(width, height) * job.style_scale)
-            style_targets = self._style_targets(
-                network, job.styles, colors, painting_size, photo, job.fine_style, step.tile
-            )
-        loss = PerceptualLoss(content_targets, style_targets, job.content_weight, job.style_weight,
-                              job.style_layer_weights, regions, job.tv_weight)  # fmt: skip
-        if step.tile is None:
-            objective = lambda image: loss(network(self._network_input(image), loss.layers), image)  # noqa: E731
-        else:
-            objective = tiles.TiledObjective(network, loss, self._network_input, step.tile)
+        objective: pyramid.Objective = self._objective(job, photograph, network, step.tile)
+        smaller = [images.resize_long_side(photograph, side) for side in self.levels(max(width, height))]
+        if smaller:
+            objective = pyramid.PyramidObjective(
+                [(objective, (height, width))]
+                + [(self._objective(job, level, network, step.tile), (level.height, level.width))
+                   for level in smaller]
+            )  # fmt: skip
         start = variable if number == 1 else _upsample(variable, (height, width))
+        photo = images.to_tensor(photograph, device)
         render = (lambda y: color.with_colors_of(y, photo)) if self.luminance else None
         return optimize(
             start.to(device),
@@ -514,6 +501,42 @@ class _Problem:
             history=step.history,
             steps=(done, total),
         )
+
+    def levels(self, long_side: int) -> list[int]:
+        """The smaller sizes a scale of `long_side` is also scored at (pyramid.py): the fast
+        recipe's, so that the look does not change with size; the paper recipe has none."""
+        return pyramid.levels(long_side) if self.recipe == "fast" else []
+
+    def _objective(
+        self, job: _Job, photograph: Image.Image, network: VGG19, tile: int | None
+    ) -> pyramid.Objective:
+        """The paper's objective at the size of `photograph`: against the photograph and the
+        paintings at that size, whole or in tiles of `tile` px where the image is larger."""
+        device = next(network.parameters()).device
+        width, height = photograph.size
+        tile = tile if tile is not None and tile < max(width, height) else None
+        photo = images.to_tensor(photograph, device)
+        regions, colors = None, [None]
+        if job.content_mask is not None:
+            indices, colors = masks.read_mask(job.content_mask, (width, height), "the content mask")
+            regions = masks.one_hot(indices, len(colors)).to(device)
+        with torch.no_grad():
+            content_targets = {}
+            if job.content is not None:
+                content_input = self._network_input(photo)
+                if tile is None:
+                    content_targets = network(content_input, self.content_layers)
+                else:
+                    content_targets = tiles.responses(network, content_input, list(self.content_layers), tile)
+            painting_size = round(max(width, height) * job.style_scale)
+            style_targets = self._style_targets(
+                network, job.styles, colors, painting_size, photo, job.fine_style, tile
+            )
+        loss = PerceptualLoss(content_targets, style_targets, job.content_weight, job.style_weight,
+                              job.style_layer_weights, regions, job.tv_weight)  # fmt: skip
+        if tile is not None:
+            return tiles.TiledObjective(network, loss, self._network_input, tile)
+        return lambda image: loss(network(self._network_input(image), loss.layers), image)
 
     def _check_sizes(
         self, first: Image.Image, styles: list[_Style], style_scale: float, fine_style: Image.Image | None

@@ -90,7 +90,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
                        f"at each scale (default: the recipe's; paper: {api.ITERATIONS})"),
     "recipe": dict(choices=api.RECIPES, help=f"fast: coarse to fine from {api.FAST_COARSEST} px, "
                    f"{api.FAST_FINAL_ITERATIONS} iterations at the output size and up to "
-                   f"{api.FAST_MOST_ITERATIONS} at coarser ones; paper: the plain method, one size"),
+                   f"{api.FAST_MOST_ITERATIONS} at coarser ones, the same look at any size; "
+                   "paper: the plain method, one size"),
     "precision": dict(choices=api.PRECISIONS, help="the network's arithmetic; auto: bfloat16 where the "
                       "hardware has it (AMX CPUs, recent GPUs), else float32"),
     "ratio": dict(type=_number, metavar="R", help="α/β, content weight over style weight"),

@@ -164,12 +164,17 @@ class Model:
     content_responses: float = 0.0  # per pixel, of the content targets kept for the whole image
     base: int = BASE_BYTES
 
-    def needs(self, width: int, height: int, history: int, tile: int | None) -> tuple[int, float, int]:
-        """(peak bytes, FLOPs per iteration, tiles) of one scale."""
+    def needs(
+        self, width: int, height: int, history: int, tile: int | None, smaller: float = 0.0
+    ) -> tuple[int, float, int]:
+        """(peak bytes, FLOPs per iteration, tiles) of one scale; `smaller`: the pixels of the
+        smaller copies it is also scored at (pyramid.py), as a share of its own. Those copies
+        add their targets and their passes, one at a time: not to the peak of the largest."""
         pixels = width * height
-        buffers = pixels * (self.channels * 4 * (2 * history + IMAGE_BUFFERS) + self.content_responses * 4)
+        content_targets = pixels * (1 + smaller) * self.content_responses * 4
+        buffers = pixels * self.channels * 4 * (2 * history + IMAGE_BUFFERS) + content_targets
         per_pixel = responses_per_pixel(self.deepest) * ACTIVATION_BYTES[self.precision]
-        flops = flops_per_pixel(self.deepest)
+        flops = flops_per_pixel(self.deepest) * (1 + smaller)
         if tile is None:
             return int(self.base + buffers + pixels * per_pixel), pixels * flops, 1
         windows = [tile_.window for tile_ in tiles(height, width, tile, self.deepest)]
@@ -181,15 +186,17 @@ class Model:
 
 def plan(
     sizes: list[tuple[int, int, int]], model: Model, history: int, budget: int, budget_source: str,
-    tile: int | None = None,
+    tile: int | None = None, smaller: list[float] | None = None,
 ) -> Plan:  # fmt: skip
     """A strategy per scale ((width, height, iterations) each) that fits `budget`: the whole
     image if it fits, else the largest tiles that do with the recipe's L-BFGS memory
     (`history`), else with a shorter memory. `tile` forces tiles of that core (rounded up to
-    the network's stride) wherever the image is larger. Refuses with one line if nothing fits."""
+    the network's stride) wherever the image is larger; `smaller` gives each scale's smaller
+    copies (Model.needs). Refuses with one line if nothing fits."""
     step = smallest_side(model.deepest)
     steps = []
-    for number, (width, height, iterations) in enumerate(sizes, 1):
+    shares = smaller or [0.0] * len(sizes)
+    for number, ((width, height, iterations), share) in enumerate(zip(sizes, shares, strict=True), 1):
         # L-BFGS keeps a pair per step taken, so a short scale never fills a long memory
         longest = min(history, iterations)
         histories = [longest] + [shorter for shorter in SHORTER_HISTORIES if shorter < longest]
@@ -200,13 +207,13 @@ def plan(
             cores = [None, *(core for core in TILE_CORES if core < max(width, height))]
         options = [(core, memory) for memory in histories for core in cores]
         for core, memory in options:
-            peak, flops, count = model.needs(width, height, memory, core)
+            peak, flops, count = model.needs(width, height, memory, core, share)
             if peak <= budget:
                 steps.append(Step(width, height, iterations, core, count, memory, peak, flops))
                 break
         else:
             core, memory = options[-1]
-            peak, _, _ = model.needs(width, height, memory, core)
+            peak, _, _ = model.needs(width, height, memory, core, share)
             advice = (
                 "lower --size" if budget_source != "--max-memory" else "lower --size or raise --max-memory"
             )

@@ -35,7 +35,7 @@ class Iterate:
 
     iteration: int  # 1 .. iterations
     iterations: int
-    loss: float  # α L_content + β L_style
+    loss: float  # α L_content + β L_style (fast recipe above 512 px: summed over pyramid.py's sizes)
     content_loss: float
     style_loss: float
     elapsed: float  # seconds since the loop started
