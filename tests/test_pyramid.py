@@ -31,6 +31,7 @@ def test_levels_halve_down_to_the_look_size():
     assert pyramid.levels(2048) == [1024, 512]
     assert pyramid.levels(3000) == [1500, 750, 512]
     assert pyramid.levels(256, base=64) == [128, 64]
+    assert pyramid.levels(1025) == [512] and pyramid.levels(2050) == [1025, 512]  # 512.5 rounds to 512
 
 
 @pytest.mark.parametrize("core", [None, 32], ids=["whole", "full size in tiles"])
@@ -82,3 +83,12 @@ def test_a_larger_output_keeps_the_look_of_the_look_size(network, monkeypatch):
     small, kept, alone = run(64, 64), run(128, 64), run(128, 10**6)
     assert alone > 2 * small  # scored at 128 px alone, the look is lost (measured: 2.5x)
     assert kept - small < 0.25 * (alone - small)  # with the pyramid, most of it is kept (0.16)
+
+
+def test_a_smaller_copy_too_small_for_the_network_is_refused_before_the_run(tmp_path, monkeypatch):
+    """The check for images too small for conv5_1 covers the smaller copies, not only the first scale."""
+    thin = tmp_path / "thin.png"
+    images.read_image(TUBINGEN).resize((800, 120)).save(thin)  # at 128 px: 128x19; at 64 px: 64x10
+    monkeypatch.setattr(pyramid, "LOOK_SIZE", 64)
+    with pytest.raises(impasto.ImpastoError, match="64x10 px at the smallest size"):
+        impasto.transfer(thin, STARRY_NIGHT, size=128, scales=[128], iterations=1)

@@ -127,7 +127,8 @@ def transfer(
         that many sizes, each half the next, ending at `size`.
     tv_weight: weight of a total variation (smoothness) term; 0 leaves the paper's loss.
     init: "noise" (the paper's white noise), "content", "style", or the path of an image.
-    seed: makes a run repeatable bit for bit on the same machine; None draws one.
+    seed: makes a run repeatable bit for bit on the same machine's CPU (GPU kernels need not
+        be deterministic); None draws one.
     normalize: use the paper's normalised network (each filter's mean response 1).
     precision: the network's arithmetic: "float32", "bfloat16" (features in bf16, Gram
         matrices and losses in float32), or "auto": bfloat16 where the hardware computes it
@@ -397,7 +398,7 @@ class _Problem:
         reference = job.content if job.content is not None else job.styles[0].image
         first = images.resize_long_side(reference, self.sizes[0])
         variable = self._start(first, job.content, job.styles)  # before the slow part: fail early
-        self._check_sizes(first, job.styles, job.style_scale, job.fine_style)
+        self._check_sizes(reference, job.styles, job.style_scale, job.fine_style)
         plan = self.plan(reference, device)
         if _ESTIMATING.get():
             precision = resolve_precision(self.precision, device)
@@ -539,13 +540,16 @@ class _Problem:
         return lambda image: loss(network(self._network_input(image), loss.layers), image)
 
     def _check_sizes(
-        self, first: Image.Image, styles: list[_Style], style_scale: float, fine_style: Image.Image | None
+        self, reference: Image.Image, styles: list[_Style], style_scale: float, fine_style: Image.Image | None
     ) -> None:
-        """Every image must be large enough to reach the deepest layer, at the smallest scale."""
+        """Every image must be large enough to reach the deepest layer at the smallest size it
+        is seen at: the first scale, or a smaller copy that a scale is also scored at."""
         deepest_layer = deepest(self.content_layers + self.style_layers)
         needed = smallest_side(deepest_layer)
         paintings = [painting.image for painting in styles] + ([fine_style] if fine_style else [])
-        long_side = max(1, round(self.sizes[0] * style_scale))
+        smallest = min(self.sizes + tuple(level for size in self.sizes for level in self.levels(size)))
+        first = images.resize_long_side(reference, smallest)
+        long_side = max(1, round(smallest * style_scale))
         for what, image in [("the output", first)] + [
             ("a style image", images.resize_long_side(p, long_side)) for p in paintings
         ]:

@@ -123,7 +123,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
                     "ending at --size"),
     "tv_weight": dict(type=_weight, metavar="T", help="weight of a total variation (smoothness) term"),
     "init": dict(metavar="noise|content|style|PATH", help="starting image"),
-    "seed": dict(type=_seed, metavar="S", help="random seed; the same seed repeats a run bit for bit"),
+    "seed": dict(type=_seed, metavar="S", help="random seed; on a CPU, the same seed repeats a run exactly"),
     "optimizer": dict(choices=("lbfgs", "adam"), help="optimiser"),
     "pooling": dict(choices=("avg", "max"), help="pooling layers: average (the paper) or max"),
     "device": dict(choices=api.DEVICES, help="where to compute"),

@@ -34,13 +34,16 @@ def levels(long_side: int, base: int | None = None) -> list[int]:
     base = LOOK_SIZE if base is None else base
     sides = []
     side = long_side / 2
-    while side > base:
+    while round(side) > base:
         sides.append(round(side))
         side /= 2
     return sides + [base] if long_side > base else []
 
 
 def shrink(image: Tensor, shape: tuple[int, int]) -> Tensor:
+    """`image` at `shape` (height, width), low-pass filtered so that it does not alias."""
+    if image.device.type == "mps":  # no antialiased resize there in some versions: on the CPU
+        return shrink(image.cpu(), shape).to(image.device)
     return F.interpolate(image, size=shape, mode="bilinear", antialias=True, align_corners=False)
 
 
