@@ -25,8 +25,13 @@ SHALLOW = dict(content_layers=["conv2_2"], style_layers=["conv1_1", "conv2_1", "
 
 @pytest.mark.parametrize(
     "options",
-    [dict(size=256), dict(size=256, tile=64, **SHALLOW), dict(size=128, recipe="paper")],
-    ids=["256 in two scales", "256 in tiles", "128 paper"],
+    [
+        dict(size=256),
+        dict(size=256, tile=64, **SHALLOW),
+        dict(size=128, recipe="paper"),
+        dict(size=256, recipe="paper", style_scale=4),
+    ],
+    ids=["256 in two scales", "256 in tiles", "128 paper", "256 with the painting at 1024"],
 )
 def test_estimated_peak_memory_is_within_a_factor_of_1_5_of_the_measured_peak(options):
     options = dict(options, iterations=25, seed=0)  # enough iterations to fill L-BFGS's memory

@@ -399,7 +399,8 @@ class _Problem:
         first = images.resize_long_side(reference, self.sizes[0])
         variable = self._start(first, job.content, job.styles)  # before the slow part: fail early
         self._check_sizes(reference, job.styles, job.style_scale, job.fine_style)
-        plan = self.plan(reference, device)
+        paintings = [style.image for style in job.styles] + ([job.fine_style] if job.fine_style else [])
+        plan = self.plan(reference, device, paintings, job.style_scale)
         if _ESTIMATING.get():
             precision = resolve_precision(self.precision, device)
             throughput = self._throughput(device, self.sizes[-1])
@@ -425,7 +426,10 @@ class _Problem:
         assert result is not None
         return images.to_pil(result.image)
 
-    def plan(self, reference: Image.Image, device: torch.device) -> memory.Plan:
+    def plan(
+        self, reference: Image.Image, device: torch.device, paintings: Sequence[Image.Image] = (),
+        style_scale: float = 1.0,
+    ) -> memory.Plan:  # fmt: skip
         """How each scale runs (whole or in tiles) within the memory budget."""
         if self.max_memory is not None:
             budget, source = memory.parse_size(self.max_memory), "--max-memory"
@@ -441,6 +445,8 @@ class _Problem:
             deepest=deepest(self.content_layers + self.style_layers),
             content_responses=sum(memory.layer_responses_per_pixel(name) for name in self.content_layers),
             base=memory.BASE_BYTES if device.type == "cpu" else memory.GPU_BASE_BYTES,
+            painting_share=max((_area_share(painting, reference) for painting in paintings), default=0.0)
+            * style_scale**2,
         )
         smaller = [sum((side / long) ** 2 for side in self.levels(long)) for long in self.sizes]
         return memory.plan(sizes, model, self.history, budget, source, self.tile, smaller)
@@ -659,6 +665,11 @@ def _gram_targets(
     if tile is None:
         return PerceptualLoss.gram_targets(network(image, layers), maps)
     return tiles.gram_targets(network, image, list(layers), tile, maps)
+
+
+def _area_share(image: Image.Image, reference: Image.Image) -> float:
+    """Pixels of `image` per pixel of `reference`, both resized to the same long side."""
+    return (min(image.size) / max(image.size)) / (min(reference.size) / max(reference.size))
 
 
 def _upsample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -163,6 +163,7 @@ class Model:
     deepest: str
     content_responses: float = 0.0  # per pixel, of the content targets kept for the whole image
     base: int = BASE_BYTES
+    painting_share: float = 0.0  # the largest painting's pixels per output pixel, as its targets are taken
 
     def needs(
         self, width: int, height: int, history: int, tile: int | None, smaller: float = 0.0
@@ -176,7 +177,12 @@ class Model:
         per_pixel = responses_per_pixel(self.deepest) * ACTIVATION_BYTES[self.precision]
         flops = flops_per_pixel(self.deepest) * (1 + smaller)
         if tile is None:
-            return int(self.base + buffers + pixels * per_pixel), pixels * flops, 1
+            # Before the loop, each painting's responses are taken without a graph; with a large
+            # style_scale that forward pass can need more than the loop (float32 responses, kept
+            # for the Gram matrices, bound it).
+            painting = self.painting_share * pixels * responses_per_pixel(self.deepest) * 4
+            peak = self.base + max(buffers + pixels * per_pixel, painting)
+            return int(peak), pixels * flops, 1
         windows = [tile_.window for tile_ in tiles(height, width, tile, self.deepest)]
         areas = [(bottom - top) * (right - left) for top, bottom, left, right in windows]
         gradient = pixels * self.channels * 4  # the whole image's, added to tile by tile
