@@ -398,8 +398,8 @@ class _Problem:
         reference = job.content if job.content is not None else job.styles[0].image
         first = images.resize_long_side(reference, self.sizes[0])
         variable = self._start(first, job.content, job.styles)  # before the slow part: fail early
-        self._check_sizes(reference, job.styles, job.style_scale, job.fine_style)
         paintings = [style.image for style in job.styles] + ([job.fine_style] if job.fine_style else [])
+        self._check_sizes(reference, paintings, job.style_scale)
         plan = self.plan(reference, device, paintings, job.style_scale)
         if _ESTIMATING.get():
             precision = resolve_precision(self.precision, device)
@@ -545,14 +545,11 @@ class _Problem:
             return tiles.TiledObjective(network, loss, self._network_input, tile)
         return lambda image: loss(network(self._network_input(image), loss.layers), image)
 
-    def _check_sizes(
-        self, reference: Image.Image, styles: list[_Style], style_scale: float, fine_style: Image.Image | None
-    ) -> None:
+    def _check_sizes(self, reference: Image.Image, paintings: list[Image.Image], style_scale: float) -> None:
         """Every image must be large enough to reach the deepest layer at the smallest size it
         is seen at: the first scale, or a smaller copy that a scale is also scored at."""
         deepest_layer = deepest(self.content_layers + self.style_layers)
         needed = smallest_side(deepest_layer)
-        paintings = [painting.image for painting in styles] + ([fine_style] if fine_style else [])
         smallest = min(self.sizes + tuple(level for size in self.sizes for level in self.levels(size)))
         first = images.resize_long_side(reference, smallest)
         long_side = max(1, round(smallest * style_scale))

@@ -56,9 +56,9 @@ def gram_sums(features: Tensor, region_maps: Tensor | None = None) -> Tensor:
 
     Sums, so that the parts of an image (tiles) add up to the whole image's.
     """
-    matrix = flatten(features)
     if region_maps is None:
-        return (matrix @ matrix.T).unsqueeze(0)
+        return gram_matrix(features).unsqueeze(0)
+    matrix = flatten(features)
     weights = region_maps.reshape(region_maps.shape[0], 1, matrix.shape[1]).to(matrix)
     weighted = matrix.unsqueeze(0) * weights
     return weighted @ weighted.transpose(1, 2)
