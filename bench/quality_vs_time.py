@@ -119,13 +119,15 @@ def time_to(curve: list[tuple[float, float, int]], loss: float) -> float | None:
 
 
 def machine() -> dict[str, Any]:
+    """The processor, whether it computes bfloat16 natively (AMX, AVX512-BF16), and the software."""
     processor = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]  # fmt: skip
-        processor = names[0] if names else processor
-    info = {"processor": processor, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+    processor = names[0] if names else processor
+    bfloat16 = [name for name, flag in (("AMX", "amx_tile"), ("AVX512-BF16", "avx512_bf16")) if flag in text]
+    info = {"processor": processor, "bfloat16": ", ".join(bfloat16) or "neither AMX nor AVX512-BF16",
+            "cores": os.cpu_count(), "threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version()}  # fmt: skip
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()

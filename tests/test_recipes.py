@@ -57,7 +57,7 @@ def test_both_precisions_optimise_alike():
     for precision in ("float32", "bfloat16"):
         seen = []
         impasto.transfer(TUBINGEN, STARRY_NIGHT, size=96, iterations=40, seed=0, precision=precision,
-                         callback=seen.append)  # fmt: skip
+                         noise="white", callback=seen.append)  # fmt: skip
         assert seen[-1].loss < 0.1 * seen[0].loss
         final[precision] = seen[-1].loss
     assert final["bfloat16"] == pytest.approx(final["float32"], rel=0.15)

@@ -22,14 +22,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
-from . import color, images, masks, memory, normalization, pyramid, tiles, weights
+from . import color, images, masks, memory, normalization, pyramid, start, tiles, weights
 from .color import ColorMatch
 from .errors import ImpastoError
 from .losses import PerceptualLoss
 from .optimize import LBFGS_HISTORY, Interrupted, Iterate, Optimizer, Result, optimize
+from .start import NOISES, Noise
 from .vgg import VGG19, Pooling, Precision, check_layers, deepest, smallest_side
 
 # Shared by transfer(), reconstruct_content() and synthesize_texture(): the paper's kind of run.
@@ -45,6 +45,10 @@ FAST_COARSEST = 128
 FAST_FINAL_ITERATIONS = 50
 FAST_MOST_ITERATIONS = 200
 FAST_HISTORY = 20
+# Clean pictures (start.py, bench/RESULTS.md "Colour grain"): the fast recipe seeds fine detail
+# in luminance only and smooths colour alone; the paper recipe keeps the paper's white noise.
+RECIPE_NOISE: dict[str, Noise] = {"fast": "luminance", "paper": "white"}
+RECIPE_COLOR_TV_WEIGHT = {"fast": 0.02, "paper": 0.0}
 PRECISIONS = ("auto", "float32", "bfloat16")
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 FINE_LAYERS = ("conv1_1", "conv2_1")  # the style layers whose Gram matrices hold fine texture
@@ -80,7 +84,9 @@ def transfer(
     scales: Sequence[int] | None = None,
     octaves: int | None = None,
     tv_weight: float = 0.0,
+    color_tv_weight: float | None = None,
     init: str = "noise",
+    noise: Noise | None = None,
     seed: int | None = None,
     optimizer: Optimizer = "lbfgs",
     pooling: Pooling = "avg",
@@ -126,7 +132,16 @@ def transfer(
         previous result upsampled; the last is the output size. `octaves`: the same with
         that many sizes, each half the next, ending at `size`.
     tv_weight: weight of a total variation (smoothness) term; 0 leaves the paper's loss.
-    init: "noise" (the paper's white noise), "content", "style", or the path of an image.
+    color_tv_weight: weight of a total variation term on the colour channels alone (YIQ's I
+        and Q), divided by the same of the paintings at the size they are seen at, so that
+        colour grain costs as much whatever the painting and the size: it removes colour
+        grain and leaves the strokes' light and dark free (start.py); default: the recipe's
+        (fast RECIPE_COLOR_TV_WEIGHT["fast"], paper 0).
+    init: "noise", "content", "style", or the path of an image.
+    noise: the random part of the start (start.py): "white" (the paper's white noise, at the
+        first scale) or "luminance" (colour noise drawn coarse, fine noise in luminance only,
+        as rough as the painting, at every scale); default: the recipe's (fast luminance,
+        paper white).
     seed: makes a run repeatable bit for bit on the same machine's CPU (GPU kernels need not
         be deterministic); None draws one.
     normalize: use the paper's normalised network (each filter's mean response 1).
@@ -145,6 +160,8 @@ def transfer(
     layer_weights = _style_layer_weights(style_layers, style_layer_weights)
     _check_positive(style_scale=style_scale)
     _check_weight(tv_weight=tv_weight)
+    if color_tv_weight is not None:
+        _check_weight(color_tv_weight=color_tv_weight)
     if preserve_color not in PRESERVE_COLOR:
         raise ImpastoError(f"preserve_color must be luminance or histogram, not {preserve_color!r}")
     if color_match not in COLOR_MATCHES:
@@ -165,7 +182,7 @@ def transfer(
         max_memory=max_memory, tile=tile,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
         content_layers=tuple(content_layers), style_layers=tuple(style_layers),
-        schedule=_schedule(size, iterations, recipe, scales, octaves),
+        schedule=_schedule(size, iterations, recipe, scales, octaves), noise_kind=noise,
         luminance=preserve_color == "luminance",
     )  # fmt: skip
     photograph = images.read_image(content)
@@ -181,7 +198,8 @@ def transfer(
         fine = _match_colors(fine, photograph, color_match)
     return problem.solve(
         _Job(photograph, styles, alpha, beta, layer_weights, callback, style_scale=style_scale,
-             content_mask=content_mask, fine_style=fine, tv_weight=tv_weight)
+             content_mask=content_mask, fine_style=fine, tv_weight=tv_weight,
+             color_tv_weight=_recipe_default(RECIPE_COLOR_TV_WEIGHT, recipe, color_tv_weight))
     )  # fmt: skip
 
 
@@ -192,7 +210,9 @@ def reconstruct_content(
     size: int = SIZE,
     iterations: int | None = None,
     recipe: str = "fast",
+    color_tv_weight: float | None = None,
     init: str = "noise",
+    noise: Noise | None = None,
     seed: int | None = None,
     optimizer: Optimizer = "lbfgs",
     pooling: Pooling = "avg",
@@ -210,8 +230,11 @@ def reconstruct_content(
         max_memory=max_memory, tile=tile,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
         content_layers=(layer,), style_layers=(), schedule=_schedule(size, iterations, recipe, None, None),
+        noise_kind=noise,
     )  # fmt: skip
-    return problem.solve(_Job(images.read_image(content), [], 1.0, 0.0, {}, callback))
+    color_tv_weight = _recipe_default(RECIPE_COLOR_TV_WEIGHT, recipe, color_tv_weight)
+    return problem.solve(_Job(images.read_image(content), [], 1.0, 0.0, {}, callback,
+                              color_tv_weight=color_tv_weight))  # fmt: skip
 
 
 def synthesize_texture(
@@ -222,7 +245,9 @@ def synthesize_texture(
     size: int = SIZE,
     iterations: int | None = None,
     recipe: str = "fast",
+    color_tv_weight: float | None = None,
     init: str = "noise",
+    noise: Noise | None = None,
     seed: int | None = None,
     optimizer: Optimizer = "lbfgs",
     pooling: Pooling = "avg",
@@ -241,10 +266,12 @@ def synthesize_texture(
         max_memory=max_memory, tile=tile,
         pooling=pooling, normalize=normalize, device=device, weights=weights,
         content_layers=(), style_layers=tuple(style_layers),
-        schedule=_schedule(size, iterations, recipe, None, None),
+        schedule=_schedule(size, iterations, recipe, None, None), noise_kind=noise,
     )  # fmt: skip
     painting = _Style(images.read_image(style), 1.0, None)
-    return problem.solve(_Job(None, [painting], 0.0, 1.0, style_layer_weights, callback))
+    color_tv_weight = _recipe_default(RECIPE_COLOR_TV_WEIGHT, recipe, color_tv_weight)
+    return problem.solve(_Job(None, [painting], 0.0, 1.0, style_layer_weights, callback,
+                              color_tv_weight=color_tv_weight))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -338,6 +365,7 @@ class _Job:
     content_mask: PathOrImage | None = None
     fine_style: Image.Image | None = None
     tv_weight: float = 0.0
+    color_tv_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -358,6 +386,7 @@ class _Problem:
     content_layers: tuple[str, ...]
     style_layers: tuple[str, ...]
     schedule: tuple[tuple[int, int], ...]  # (long side, iterations) per scale, coarse to fine
+    noise_kind: Noise | None = None  # None: the recipe's; see `noise`
     luminance: bool = False  # optimise luminance only, keep the photograph's colours
 
     def __post_init__(self) -> None:
@@ -371,6 +400,8 @@ class _Problem:
             raise ImpastoError(f"optimizer must be lbfgs or adam, not {self.optimizer!r}")
         if self.pooling not in ("avg", "max"):
             raise ImpastoError(f"pooling must be avg or max, not {self.pooling!r}")
+        if self.noise_kind is not None and self.noise_kind not in NOISES:
+            raise ImpastoError(f"noise must be one of {', '.join(NOISES)}, not {self.noise_kind!r}")
         if self.seed is not None and (
             isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63
         ):
@@ -393,11 +424,18 @@ class _Problem:
     def sizes(self) -> tuple[int, ...]:
         return tuple(long_side for long_side, _ in self.schedule)
 
+    @property
+    def noise(self) -> Noise:
+        return self.noise_kind or RECIPE_NOISE[self.recipe]
+
     def solve(self, job: _Job) -> Image.Image:
         device = resolve_device(self.device)
         reference = job.content if job.content is not None else job.styles[0].image
         first = images.resize_long_side(reference, self.sizes[0])
-        variable = self._start(first, job.content, job.styles)  # before the slow part: fail early
+        seed = self.seed if self.seed is not None else random.randrange(2**32)
+        generator = torch.Generator().manual_seed(seed)
+        # before the slow part: fail early
+        variable = self._start(first, job, generator)
         paintings = [style.image for style in job.styles] + ([job.fine_style] if job.fine_style else [])
         self._check_sizes(reference, paintings, job.style_scale)
         plan = self.plan(reference, device, paintings, job.style_scale)
@@ -413,7 +451,7 @@ class _Problem:
                 start = variable if result is None else result.pixels
                 photograph = images.resize_long_side(reference, long_side)
                 progress = (number, len(counts), sum(counts[: number - 1]), sum(counts))
-                result = self._solve_at(job, progress, photograph, network, start, step)
+                result = self._solve_at(job, progress, photograph, network, start, step, generator)
             except KeyboardInterrupt as interrupt:
                 stopped = interrupt.result if isinstance(interrupt, Interrupted) else result
                 if stopped is None:
@@ -421,7 +459,7 @@ class _Problem:
                 # the best image so far, at the output's size even if it came from a coarser scale
                 last = plan.steps[-1]
                 if stopped.image.shape[-2:] != (last.height, last.width):
-                    stopped.image = _upsample(stopped.image, (last.height, last.width))
+                    stopped.image = start.enlarge(stopped.image, (last.height, last.width))
                 raise Interrupted(stopped) from None
         assert result is not None
         return images.to_pil(result.image)
@@ -478,10 +516,11 @@ class _Problem:
 
     def _solve_at(
         self, job: _Job, progress: tuple[int, int, int, int], photograph: Image.Image, network: VGG19,
-        variable: torch.Tensor, step: memory.Step,
+        variable: torch.Tensor, step: memory.Step, generator: torch.Generator,
     ) -> Result:  # fmt: skip
         """One scale of the schedule, at the size of `photograph`, started from `variable`
-        (upsampled to that size after the first scale), whole or in tiles as `step` says.
+        (enlarged to that size after the first scale, with fresh luminance noise where the
+        noise is "luminance"), whole or in tiles as `step` says.
         `progress`: (this scale, of how many, iterations before it, iterations in all)."""
         number, scales, done, total = progress
         device = next(network.parameters()).device
@@ -494,11 +533,17 @@ class _Problem:
                 + [(self._objective(job, level, network, step.tile), (level.height, level.width))
                    for level in smaller]
             )  # fmt: skip
-        start = variable if number == 1 else _upsample(variable, (height, width))
+        start_image = variable
+        if number > 1:
+            start_image = start.enlarge(variable, (height, width))
+            if self.noise == "luminance":
+                shape = (start_image.shape[1], height, width)
+                roughness = self._paintings_mean(job, max(width, height), start.roughness)
+                start_image = start_image + start.luminance_noise(shape, roughness, generator)
         photo = images.to_tensor(photograph, device)
         render = (lambda y: color.with_colors_of(y, photo)) if self.luminance else None
         return optimize(
-            start.to(device),
+            start_image.to(device),
             objective,
             step.iterations,
             self.optimizer,  # type: ignore[arg-type]
@@ -539,8 +584,12 @@ class _Problem:
             style_targets = self._style_targets(
                 network, job.styles, colors, painting_size, photo, job.fine_style, tile
             )
+        color_tv_weight = 0.0
+        if job.color_tv_weight:  # relative to the colour roughness of the paintings at this size
+            roughness = self._paintings_mean(job, max(width, height), start.color_roughness)
+            color_tv_weight = job.color_tv_weight / max(roughness, 1e-8)
         loss = PerceptualLoss(content_targets, style_targets, job.content_weight, job.style_weight,
-                              job.style_layer_weights, regions, job.tv_weight)  # fmt: skip
+                              job.style_layer_weights, regions, job.tv_weight, color_tv_weight)  # fmt: skip
         if tile is not None:
             return tiles.TiledObjective(network, loss, self._network_input, tile)
         return lambda image: loss(network(self._network_input(image), loss.layers), image)
@@ -635,24 +684,38 @@ class _Problem:
         keep = [own.index(colors[i]) for i in provided]
         return masks.one_hot(indices, len(own))[keep].to(device), provided
 
-    def _start(self, first: Image.Image, content: Image.Image | None, styles: list[_Style]) -> torch.Tensor:
-        """The starting image at the first size: white noise from the seed, the content, the
-        style, or a file; one luminance channel for luminance-only transfer."""
+    def _start(self, first: Image.Image, job: _Job, generator: torch.Generator) -> torch.Tensor:
+        """The starting image at the first size: noise from `generator` (start.py), the
+        content, the style, or a file; one luminance channel for luminance-only transfer."""
         width, height = first.size
+        shape = (1 if self.luminance else 3, height, width)
+        if self.init == "noise" and self.noise == "white":
+            return start.white_noise(shape, generator)
         if self.init == "noise":
-            seed = self.seed if self.seed is not None else random.randrange(2**32)
-            generator = torch.Generator().manual_seed(seed)
-            return torch.rand((1, 1 if self.luminance else 3, height, width), generator=generator)
+            roughness = self._paintings_mean(job, max(width, height), start.roughness)
+            return start.luminance_start(shape, roughness, generator)
         if self.init in INITS:
-            chosen = content if self.init == "content" else (styles[0].image if styles else None)
+            chosen = job.content if self.init == "content" else (job.styles[0].image if job.styles else None)
             if chosen is None:
                 raise ImpastoError(
                     f"init {self.init!r} needs a {self.init} image, which this run has none of"
                 )
         else:
             chosen = images.read_image(self.init)
-        start = images.to_tensor(chosen.resize((width, height), Image.Resampling.LANCZOS))
-        return color.luminance(start) if self.luminance else start
+        image = images.to_tensor(chosen.resize((width, height), Image.Resampling.LANCZOS))
+        return color.luminance(image) if self.luminance else image
+
+    @staticmethod
+    def _paintings_mean(job: _Job, long_side: int, statistic: Callable[[Image.Image], float]) -> float:
+        """`statistic` of the paintings at the size their style is taken at for an output of
+        `long_side`, by their blend weights; of the photograph where there is no painting."""
+        if not job.styles:
+            return statistic(images.resize_long_side(job.content, long_side))
+        painting_side = max(1, round(long_side * job.style_scale))
+        return sum(
+            style.weight * statistic(images.resize_long_side(style.image, painting_side))
+            for style in job.styles
+        )
 
 
 def _gram_targets(
@@ -667,10 +730,6 @@ def _gram_targets(
 def _area_share(image: Image.Image, reference: Image.Image) -> float:
     """Pixels of `image` per pixel of `reference`, both resized to the same long side."""
     return (min(image.size) / max(image.size)) / (min(reference.size) / max(reference.size))
-
-
-def _upsample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(image, size=size, mode="bicubic", align_corners=False)
 
 
 def _schedule(
@@ -714,6 +773,11 @@ def _schedule(
     else:
         counts = [ITERATIONS] * len(sizes)
     return tuple(zip(sizes, counts, strict=True))
+
+
+def _recipe_default(defaults: dict, recipe: str, given: object) -> object:
+    """`given`, or the recipe's default where it is None."""
+    return defaults.get(recipe) if given is None else given
 
 
 def resolve_precision(name: str, device: torch.device) -> Precision:

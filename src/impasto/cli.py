@@ -18,6 +18,7 @@ from tqdm import tqdm
 from . import api, images, normalization, paths, reproduce, weights
 from .errors import ImpastoError
 from .optimize import Interrupted, Iterate
+from .start import NOISES
 from .vgg import LAYERS
 
 # The paper's kind of run (for a GPU), and one small enough for a 2-core CPU.
@@ -122,7 +123,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "octaves": dict(type=_whole, metavar="K", help="coarse to fine over K sizes, each half the next, "
                     "ending at --size"),
     "tv_weight": dict(type=_weight, metavar="T", help="weight of a total variation (smoothness) term"),
+    "color_tv_weight": dict(type=_weight, metavar="T", help="weight of a total variation term on the "
+                            "colour channels alone, relative to the painting's: no colour grain, the "
+                            "strokes' light and dark kept (default: the recipe's; fast "
+                            f"{api.RECIPE_COLOR_TV_WEIGHT['fast']:g}, paper 0)"),
     "init": dict(metavar="noise|content|style|PATH", help="starting image"),
+    "noise": dict(choices=NOISES, help="the start's noise: white (the paper's) or luminance (colour noise "
+                  "drawn coarse, fine noise in luminance only, as rough as the painting, at every scale; "
+                  "default: the recipe's, fast luminance, paper white)"),
     "seed": dict(type=_seed, metavar="S", help="random seed; on a CPU, the same seed repeats a run exactly"),
     "optimizer": dict(choices=("lbfgs", "adam"), help="optimiser"),
     "pooling": dict(choices=("avg", "max"), help="pooling layers: average (the paper) or max"),

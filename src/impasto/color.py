@@ -44,6 +44,11 @@ def luminance(image: Tensor) -> Tensor:
     return rgb_to_yiq(image)[:, :1]
 
 
+def chrominance(image: Tensor) -> Tensor:
+    """I and Q, shape (1, 2, H, W): the colour, without the light and dark."""
+    return rgb_to_yiq(image)[:, 1:]
+
+
 def match_luminance(style: Tensor, content: Tensor) -> Tensor:
     """The style's luminance with the content luminance's mean and standard deviation."""
     style_y, content_y = luminance(style), luminance(content)

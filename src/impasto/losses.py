@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .color import chrominance
+
 
 def flatten(features: Tensor) -> Tensor:
     """(1, N, H, W) responses -> the N x M matrix F^l."""
@@ -112,7 +114,8 @@ class PerceptualLoss:
     share_r its part of the picture. With a single region (no masks) that is exactly the paper's
     E_l when the painting and the output have the same size, and it stays meaningful when they
     do not. `regions` are the output's (R, H, W) region maps, `tv_weight` weighs a total
-    variation term on the image.
+    variation term on the image and `color_tv_weight` one on its colour channels alone (YIQ's
+    I and Q; see start.py for why the fast recipe uses it).
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class PerceptualLoss:
         style_layer_weights: Mapping[str, float],
         regions: Tensor | None = None,
         tv_weight: float = 0.0,
+        color_tv_weight: float = 0.0,
     ) -> None:
         self.content_targets = dict(content_targets)
         self.style_targets = dict(style_targets)
@@ -133,6 +137,7 @@ class PerceptualLoss:
         self.regions = regions
         self.shares = None if regions is None else regions.mean(dim=(1, 2))
         self.tv_weight = tv_weight
+        self.color_tv_weight = color_tv_weight
         self._maps: dict[tuple[int, int], Tensor] = {}  # region maps per layer resolution
 
     @staticmethod
@@ -185,10 +190,12 @@ class PerceptualLoss:
         return self.combine(content, style, image)
 
     def combine(self, content: Tensor, style: Tensor, image: Tensor | None) -> LossTerms:
-        """α L_content + β L_style (+ the total variation term on `image`)."""
+        """α L_content + β L_style (+ the total variation terms on `image`)."""
         total = self.content_weight * content + self.style_weight * style
         if self.tv_weight and image is not None:
             total = total + self.tv_weight * total_variation(image)
+        if self.color_tv_weight and image is not None and image.shape[1] == 3:
+            total = total + self.color_tv_weight * total_variation(chrominance(image))
         return LossTerms(total=total, content=content, style=style)
 
 
