@@ -17,9 +17,8 @@ from pathlib import Path
 
 import torch
 
-from impasto import api, images, memory, normalization, weights
-from impasto.losses import PerceptualLoss
-from impasto.vgg import VGG19
+from impasto import images, memory, quality, weights
+from impasto.network import build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,16 +35,11 @@ def matmul_peak(dtype: torch.dtype, side: int = 4096, repeats: int = 5) -> float
 def iteration_rate(size: int, precision: str, iterations: int) -> tuple[float, float]:
     """(seconds per iteration, FLOP/s) of the default objective at `size`."""
     source = weights.resolve()
-    parameters = weights.load(source)
-    scales = normalization.scales_for(source, parameters)
-    network = VGG19(parameters, source.convention, "avg", "conv5_1", scales, precision)
-    photograph = images.resize_long_side(images.read_image(ROOT / "examples" / "tubingen.jpg"), size)
-    painting = images.resize_long_side(images.read_image(ROOT / "examples" / "starry_night.jpg"), size)
-    layers = api.DEFAULT_STYLE_LAYERS
-    with torch.no_grad():
-        loss = PerceptualLoss(network(images.to_tensor(photograph), ["conv4_2"]),
-                              PerceptualLoss.gram_targets(network(images.to_tensor(painting), layers)),
-                              1e-3, 1.0, dict.fromkeys(layers, 1 / len(layers)))  # fmt: skip
+    network = build(source, weights.load(source), precision=precision)
+    yardstick = quality.Yardstick(ROOT / "examples" / "tubingen.jpg", ROOT / "examples" / "starry_night.jpg",
+                                  network)  # fmt: skip
+    loss = yardstick.loss(size)
+    photograph = images.resize_long_side(yardstick.photograph, size)
     pixels = torch.rand(1, 3, photograph.height, photograph.width, requires_grad=True)
 
     def step() -> None:

@@ -31,10 +31,11 @@ import torch
 import torch.nn.functional as F
 
 import impasto
-from impasto import api, images, normalization, weights
-from impasto.losses import PerceptualLoss
+from impasto import images, quality
+from impasto.hardware import resolve_device
+from impasto.network import paper_network
 from impasto.optimize import Iterate
-from impasto.vgg import VGG19, deepest
+from impasto.schedule import schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_ITERATIONS = 1000
@@ -58,39 +59,25 @@ class Recording:
         if self.keep(iterate):
             self.seconds.append(entered - self.started - self.overhead)
             self.snapshots.append(iterate.tensor.detach().to("cpu", torch.float16))
-            self.steps.append(iterate.step)
+            self.steps.append(iterate.done)
         if iterate.iteration == iterate.iterations and iterate.scale < iterate.scales:
             self.scale_ends.append(entered - self.started - self.overhead)
         self.overhead += time.perf_counter() - entered
 
 
 class Objective:
-    """The loss every iterate is scored with: float32, default layers and α/β, final size."""
+    """The loss every iterate is scored with: the paper's (quality.Yardstick, float32) with the
+    default α/β, at the final size, on the image clamped to [0, 1] as it is saved."""
 
     def __init__(self, content: Path, style: Path, size: int, device: torch.device) -> None:
-        source = weights.resolve()
-        parameters = weights.load(source)
-        layers = ("conv4_2", *api.DEFAULT_STYLE_LAYERS)
-        self.network = VGG19(parameters, source.convention, "avg", deepest(layers),
-                             normalization.scales_for(source, parameters), "float32").to(device)  # fmt: skip
-        photo = images.to_tensor(images.resize_long_side(images.read_image(content), size), device)
-        painting = images.to_tensor(images.resize_long_side(images.read_image(style), size), device)
-        with torch.no_grad():
-            content_targets = self.network(photo, ["conv4_2"])
-            style_targets = PerceptualLoss.gram_targets(self.network(painting, api.DEFAULT_STYLE_LAYERS))
-        layer_weight = 1 / len(api.DEFAULT_STYLE_LAYERS)
-        self.loss = PerceptualLoss(content_targets, style_targets, 1e-3, 1.0,
-                                   dict.fromkeys(api.DEFAULT_STYLE_LAYERS, layer_weight))  # fmt: skip
-        self.shape = photo.shape[-2:]
-        self.device = device
+        self.yardstick = quality.Yardstick(content, style, paper_network(device))
+        self.shape = images.size_at(images.read_image(content).size, size)[::-1]
 
-    @torch.no_grad()
     def __call__(self, image: torch.Tensor) -> float:
-        image = image.to(self.device, torch.float32)
+        image = image.to(torch.float32)
         if image.shape[-2:] != self.shape:
             image = F.interpolate(image, size=self.shape, mode="bicubic", align_corners=False)
-        image = image.clamp(0, 1)
-        return self.loss(self.network(image, self.loss.layers)).total.item()
+        return self.yardstick.measure(image.clamp(0, 1)).total
 
 
 def run(name: str, content: Path, style: Path, size: int, keep: Callable[[Iterate], bool],
@@ -180,7 +167,7 @@ def main() -> None:
     reference = run("reference (paper recipe, float32)", options.content, options.style, size,
                     every(10), options.device, recipe="paper", precision="float32",
                     iterations=options.reference_iterations)  # fmt: skip
-    objective = Objective(options.content, options.style, size, api.resolve_device(options.device))
+    objective = Objective(options.content, options.style, size, resolve_device(options.device))
     curves = {recording.name: score(recording, objective) for recording in (fast, reference)}
 
     reference_curve = curves[reference.name]
@@ -200,7 +187,8 @@ def main() -> None:
         "machine": machine(),
         "reference": {"iterations": options.reference_iterations, "seconds": reference_seconds,
                       "final_loss": reference_loss},
-        "impasto": {"schedule": api._schedule(size, None, "fast", None, None),
+        "impasto": {"schedule": [(scale.long_side, scale.iterations)
+                                 for scale in schedule(impasto.Settings(size=size), (4, 3))],
                     "seconds": fast_curve[-1][0], "final_loss": fast_curve[-1][1],
                     "seconds_to_reference_loss": fast_seconds, "scale_ends": fast.scale_ends},
         "speedup": speedup,
@@ -211,7 +199,7 @@ def main() -> None:
     }  # fmt: skip
     stem = options.out / f"quality_vs_time_{size}_{options.content.stem}_{options.style.stem}"
     stem.with_suffix(".json").write_text(json.dumps(summary, indent=1))
-    on_gpu = api.resolve_device(options.device).type == "cuda"
+    on_gpu = resolve_device(options.device).type == "cuda"
     where = machine()["gpu"] if on_gpu else machine()["processor"]
     plot(curves, reference_loss, f"{pair}, {size} px, {where}", stem.with_suffix(".png"))
     if speedup is None:

@@ -28,7 +28,7 @@ def one(size: int, iterations: int, device: str, precision: str) -> dict:
     import torch
 
     import impasto
-    from impasto.api import resolve_device
+    from impasto.hardware import resolve_device, resolve_precision
 
     stamps: list[float] = []
     impasto.transfer(
@@ -45,7 +45,7 @@ def one(size: int, iterations: int, device: str, precision: str) -> dict:
         "size": size,
         "device": str(chosen),
         "threads": torch.get_num_threads(),
-        "precision": impasto.api.resolve_precision(precision, chosen),
+        "precision": resolve_precision(precision, chosen),
         "seconds_per_iteration": (stamps[-1] - stamps[WARM_UP - 1]) / iterations,
         "peak_memory_mib": round(peak / 2**20),
     }

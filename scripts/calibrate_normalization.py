@@ -1,13 +1,13 @@
-"""Regenerate src/impasto/data/vgg19_normalization.npz, the paper's per-filter scales.
+"""Regenerate src/impasto/data/vgg19_normalization.npz, the paper's per-filter factors.
 
-    .venv/bin/python scripts/calibrate_normalization.py            # scales from the committed photos
+    .venv/bin/python scripts/calibrate_normalization.py            # factors from the committed photos
     .venv/bin/python scripts/calibrate_normalization.py --collect  # first re-make the photos
 
-The scales are each filter's mean response over the calibration photographs, computed with
+The factors are each filter's mean response over the calibration photographs, computed with
 the weights impasto would use (the full-precision file when `impasto weights fetch` has put it
 in the cache, else the 8-bit copy). --collect rebuilds the calibration set from the photographs
 that ship inside scikit-image and scikit-learn (pip install scikit-image scikit-learn). The
-photographs that the tests check the scales on (examples/) are deliberately not among them.
+photographs that the tests check the factors on (examples/) are deliberately not among them.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def collect() -> None:
     target = DATA / "calibration"
     target.mkdir(parents=True, exist_ok=True)
     credits = ["# Calibration photographs", "",
-               "Real photographs for the per-filter normalisation scales of VGG19,",
+               "Real photographs for the per-filter normalisation factors of VGG19,",
                f"resized to {LONG_SIDE} px on the long side. Credits and licences:", ""]  # fmt: skip
     for package, name, credit in PHOTOGRAPHS:
         image = resize_long_side(read_image(folders[package] / name), LONG_SIDE)
@@ -64,10 +64,10 @@ def main() -> None:
     if options.collect:
         collect()
     source = weights.resolve(options.weights)
-    scales = normalization.compute_scales(weights.load(source), source)
-    output = DATA / normalization.SCALES_FILE
-    normalization.save_scales(scales, output)
-    print(f"scales from {len(normalization.calibration_images())} photos with {source.path} -> {output}")
+    factors = normalization.compute_factors(weights.load(source), source)
+    output = DATA / normalization.FACTORS_FILE
+    normalization.save_factors(factors, output)
+    print(f"factors from {len(normalization.calibration_images())} photos with {source.path} -> {output}")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,12 @@ import torch
 from PIL import Image, ImageDraw
 
 import impasto
-from impasto import images, normalization, weights
-from impasto.api import DEFAULT_STYLE_LAYERS
+from impasto import images, weights
 from impasto.losses import content_loss, flatten, gram_matrix, style_layer_loss
+from impasto.network import build
 from impasto.paths import example
-from impasto.reproduce import _font
+from impasto.reproduce import font
+from impasto.settings import DEFAULT_STYLE_LAYERS
 from impasto.vgg import VGG19
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reproduction"
@@ -64,7 +65,7 @@ def comparison_image(positions: int) -> Image.Image:
     draw = ImageDraw.Draw(sheet)
     for index, ((label, _), picture) in enumerate(zip(runs, pictures, strict=True)):
         sheet.paste(picture, (8 + index * (width + 8), 8))
-        draw.text((8 + index * (width + 8), height + 14), label, fill="black", font=_font(11))
+        draw.text((8 + index * (width + 8), height + 14), label, fill="black", font=font(11))
     return sheet
 
 
@@ -74,11 +75,8 @@ def main() -> None:
     options = parser.parse_args()
     source = weights.resolve()
     parameters = weights.load(source)
-    networks = {
-        "normalised": VGG19(parameters, source.convention, last_layer="conv5_1",
-                            scales=normalization.scales_for(source, parameters)),
-        "as trained": VGG19(parameters, source.convention, last_layer="conv5_1"),
-    }  # fmt: skip
+    networks = {"normalised": build(source, parameters),
+                "as trained": build(source, parameters, normalize=False)}  # fmt: skip
     print("network     size  M(conv4_2)  content(painting)  style(photo)  centre, sum  centre, per position")
     for name, network in networks.items():
         for size in (128, 256, 512):

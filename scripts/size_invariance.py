@@ -17,30 +17,17 @@ import json
 import time
 from pathlib import Path
 
-import torch
 from PIL import Image
 
 import impasto
-from impasto import api, images, normalization, weights
-from impasto.losses import PerceptualLoss
-from impasto.vgg import VGG19
+from impasto import images, quality
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def distances(image: Image.Image, photograph: Image.Image, painting: Image.Image) -> dict[str, float]:
-    source = weights.resolve()
-    parameters = weights.load(source)
-    network = VGG19(
-        parameters, source.convention, "avg", "conv5_1", normalization.scales_for(source, parameters)
-    )
-    layers = api.DEFAULT_STYLE_LAYERS
-    with torch.no_grad():
-        loss = PerceptualLoss(network(images.to_tensor(photograph), ["conv4_2"]),
-                              PerceptualLoss.gram_targets(network(images.to_tensor(painting), layers)),
-                              1.0, 1.0, dict.fromkeys(layers, 1 / len(layers)))  # fmt: skip
-        terms = loss(network(images.to_tensor(image), loss.layers))
-    return {"content": terms.content.item(), "style": terms.style.item()}
+def distances(image: Image.Image, yardstick: quality.Yardstick) -> dict[str, float]:
+    measured = yardstick(image)
+    return {"content": measured.content, "style": measured.style}
 
 
 def main() -> None:
@@ -54,7 +41,7 @@ def main() -> None:
     sizes = [int(s) for s in options.sizes.split(",")]
     small = min(sizes)
     photograph = images.resize_long_side(images.read_image(options.content), small)
-    painting = images.resize_long_side(images.read_image(options.style), small)
+    yardstick = quality.Yardstick(options.content, options.style)
     report = {"sizes": sizes, "measured_at": small, "runs": []}
     shown = []
     for size in sizes:
@@ -64,9 +51,9 @@ def main() -> None:
         images.write_image(result, options.out / f"{options.content.stem}_{size}.jpg")
         scaled = result.resize(photograph.size, Image.Resampling.LANCZOS)
         shown.append(scaled)
-        report["runs"].append({"size": size, "seconds": seconds, **distances(scaled, photograph, painting)})
+        report["runs"].append({"size": size, "seconds": seconds, **distances(scaled, yardstick)})
         print(json.dumps(report["runs"][-1]), flush=True)
-    report["photograph"] = distances(photograph, photograph, painting)
+    report["photograph"] = distances(photograph, yardstick)
     sheet = Image.new(
         "RGB", (sum(image.width for image in shown) + 8 * (len(shown) - 1), shown[0].height), "white"
     )

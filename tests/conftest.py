@@ -54,8 +54,8 @@ def default_parameters(default_source) -> weights.Parameters:
 @pytest.fixture(scope="session")
 def network(default_source, default_parameters) -> VGG19:
     """The normalised network, as a default run uses it."""
-    scales = normalization.scales_for(default_source, default_parameters)
-    return VGG19(default_parameters, default_source.convention, scales=scales)
+    factors = normalization.factors_for(default_source, default_parameters)
+    return VGG19(default_parameters, default_source.convention, factors=factors)
 
 
 @pytest.fixture(scope="session")

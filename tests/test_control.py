@@ -7,8 +7,9 @@ from conftest import STARRY_NIGHT, TUBINGEN
 from PIL import Image
 
 import impasto
-from impasto import api, cli, color, images
+from impasto import cli, color, images
 from impasto.losses import PerceptualLoss, guided_gram
+from impasto.settings import DEFAULT_STYLE_LAYERS
 
 KANDINSKY = TUBINGEN.parent / "composition_vii.jpg"
 SMALL = dict(size=64, iterations=25, seed=0)
@@ -24,7 +25,7 @@ def photograph(size=64):
     return images.resize_long_side(images.read_image(TUBINGEN), size)
 
 
-def style_distance(network, image, painting, layers=api.DEFAULT_STYLE_LAYERS) -> float:
+def style_distance(network, image, painting, layers=DEFAULT_STYLE_LAYERS) -> float:
     """The style loss of `image` against `painting` (both at 64 px), as the tests' yardstick."""
     with torch.no_grad():
         painting = images.resize_long_side(images.read_image(painting), 64)
@@ -141,7 +142,6 @@ def test_coarse_to_fine_runs_each_scale_from_the_previous(network):
     impasto.transfer(TUBINGEN, STARRY_NIGHT, size=64, iterations=10, seed=0, noise="white",
                      callback=from_noise.append)  # fmt: skip
     assert iterates[-1].loss < from_noise[-1].loss
-    assert api._schedule(512, 10, "paper", None, 3) == ((128, 10), (256, 10), (512, 10))
 
 
 def test_fine_style_replaces_the_fine_texture_and_keeps_the_coarse(network, plain):
@@ -172,27 +172,41 @@ def run_cli(arguments, capsys):
 
 
 def test_command_line_takes_several_styles_masks_and_scales(tmp_path, capsys):
+    """The command's picture is the API's with the same options, which differs from the
+    picture without them: none of the options was dropped on the way."""
     mask = halves_mask(tmp_path / "m.png")
     output = tmp_path / "out.png"
     status, err = run_cli(["transfer", TUBINGEN, "--style", STARRY_NIGHT, KANDINSKY,
                            "--style-blend", "0.7,0.3", "--content-mask", mask, "--style-mask", "red", "blue",
                            "--scales", "32,64", "--preserve-color", "luminance", "--tv-weight", "1",
-                           "--iterations", 3, "-o", output, "--quiet"], capsys)  # fmt: skip
+                           "--iterations", 3, "--seed", 5, "-o", output, "--quiet"], capsys)  # fmt: skip
     assert status == 0, err
-    assert Image.open(output).size == (64, 48)
+    options = dict(style_blend=(0.7, 0.3), content_mask=mask, style_mask=("red", "blue"), scales=(32, 64),
+                   preserve_color="luminance", tv_weight=1.0, iterations=3, seed=5)  # fmt: skip
+    same = impasto.transfer(TUBINGEN, [STARRY_NIGHT, KANDINSKY], **options)
+    saved = np.asarray(Image.open(output))
+    assert saved.shape == (48, 64, 3) and np.array_equal(saved, np.asarray(same))
+    for left_out in options:
+        if left_out in ("iterations", "seed", "style_mask"):
+            continue
+        fewer = {name: value for name, value in options.items() if name != left_out}
+        if left_out == "content_mask":
+            fewer.pop("style_mask")
+        other = impasto.transfer(TUBINGEN, [STARRY_NIGHT, KANDINSKY], **fewer)
+        assert not np.array_equal(saved, np.asarray(other)), left_out
 
 
 @pytest.mark.parametrize(
     "arguments, message",
     [
         (["--content-mask", __file__], "not an image"),
-        (["--style-blend", "1,2"], "2 blend weights for 1 style images"),
-        (["--style-blend", "-1"], "'-1' must be 0 or more"),
-        (["--tv-weight", "-0.5"], "'-0.5' must be 0 or more"),
-        (["--style-mask", "red"], "style masks need a content mask"),
-        (["--scales", "64,32"], "scales must be increasing"),
+        (["--style-blend", "1,2"], "--style-blend has 2 weights for 1 paintings"),
+        (["--style-blend", "-1"], "--style-blend must be a number of 0 or more, not -1.0"),
+        (["--tv-weight", "-0.5"], "--tv-weight must be a number of 0 or more, not -0.5"),
+        (["--style-mask", "red"], "--style-mask needs a content mask"),
+        (["--scales", "64,32"], "--scales must be increasing sizes"),
         (["--preserve-color", "sepia"], "invalid choice: 'sepia'"),
-        (["--size", "8"], "conv5_1 needs at least 16 px"),
+        (["--size", "8"], "--size is too small: the output would be 8x6 px"),
     ],
 )
 def test_bad_control_input_gets_one_line_and_status_2(tmp_path, capsys, arguments, message):

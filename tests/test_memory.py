@@ -44,15 +44,15 @@ def test_estimated_peak_memory_is_within_a_factor_of_1_5_of_the_measured_peak(op
 def test_the_budget_chooses_the_whole_image_tiles_or_a_refusal():
     def last_step(budget):
         plan = api.estimate(impasto.transfer, TUBINGEN, STARRY_NIGHT, size=1024, max_memory=budget).plan
-        assert all(step.peak_bytes <= plan.budget for step in plan.steps)
-        return plan.steps[-1]
+        assert all(scale.peak_bytes <= plan.budget for scale in plan.scales)
+        return plan.scales[-1]
 
     whole = last_step("64G")
     assert whole.tile is None and whole.tile_count == 1
     tiled = last_step(whole.peak_bytes - 1)
     assert tiled.tile is not None and tiled.tile_count > 1 and tiled.peak_bytes < whole.peak_bytes
     assert tiled.flops > whole.flops  # margins and a second pass cost time
-    with pytest.raises(ImpastoError, match="raise --max-memory"):
+    with pytest.raises(ImpastoError, match="max_memory is too small: at .* the run needs about"):
         last_step("600M")
 
 
@@ -81,5 +81,7 @@ def test_memory_sizes(text, expected):
 
 @pytest.mark.parametrize("text", ["8X", "", "-1G", "0", "lots"])
 def test_bad_memory_sizes_are_refused(text):
-    with pytest.raises(ImpastoError, match="max_memory must be a size"):
+    with pytest.raises(ImpastoError, match="not a size such as 8G"):
         memory.parse_size(text)
+    with pytest.raises(ImpastoError, match="max_memory must be a size such as 8G"):
+        impasto.Settings(max_memory=text)

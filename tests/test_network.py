@@ -45,12 +45,12 @@ def test_max_pooling_differs_from_average(default_parameters):
 
 def test_normalisation_only_rescales_each_filter(network, raw_network, default_source, default_parameters):
     """F_normalised * scale = F_original at every layer: the network computes the same function."""
-    scales = normalization.scales_for(default_source, default_parameters)
+    factors = normalization.factors_for(default_source, default_parameters)
     image = photo(TUBINGEN, 96)
     normalised = network(image, CONV_LAYERS)
     original = raw_network(image, CONV_LAYERS)
     for name in CONV_LAYERS:
-        rescaled = normalised[name] * scales[name].view(1, -1, 1, 1)
+        rescaled = normalised[name] * factors[name].view(1, -1, 1, 1)
         assert torch.allclose(rescaled, original[name], rtol=1e-3, atol=1e-3 * original[name].max().item())
     assert not torch.allclose(normalised["conv3_1"], original["conv3_1"])
 

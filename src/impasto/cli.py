@@ -1,32 +1,51 @@
-"""The `impasto` command: a caller of api.py whose options and defaults come from its signatures."""
+"""The `impasto` command: a caller of the engine whose run options are the fields of `Settings`.
+
+Every option of `transfer`, `content` and `texture` is a field of `Settings` (its help,
+choices and reader come from the field's metadata) or a parameter of `Painter` (device,
+precision, weights); the command adds only what a terminal needs: the output file, a
+progress bar, a dry run and intermediate images. A bad value gets one line naming its flag
+and exit status 2; Ctrl-C writes the best image so far and exits with 130.
+"""
 
 from __future__ import annotations
 
 import argparse
-import inspect
-import random
+import dataclasses
+import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import torch
 from tqdm import tqdm
 
-from . import api, images, normalization, paths, reproduce, weights
-from .errors import ImpastoError
-from .optimize import Interrupted, Iterate
-from .start import NOISES
-from .vgg import LAYERS
+from . import images, normalization, paths, reproduce, weights
+from .errors import ImpastoError, SettingError
+from .hardware import DEVICES, PRECISIONS
+from .optimize import Iterate
+from .painter import Interrupted, Painter, Result
+from .settings import Settings, fields_for
 
-# The paper's kind of run (for a GPU), and one small enough for a 2-core CPU.
-PAPER = reproduce.Settings(size=api.SIZE, iterations=api.ITERATIONS)
-QUICK = reproduce.Settings(size=128, iterations=200)
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_OUT_OF_MEMORY = 1
+# The inputs each painting command takes: which fields of Settings apply to it.
+COMMANDS = {
+    "transfer": ("content", "style"),
+    "content": ("content",),
+    "texture": ("style",),
+}
+ENGINE = {  # the Painter's own parameters
+    "device": dict(choices=DEVICES, default="auto", help="where to compute (default: auto)"),
+    "precision": dict(choices=PRECISIONS, default="auto", help="the network's arithmetic; auto: bfloat16 "
+                      "where the hardware computes it natively (CPUs with AMX or AVX512-BF16, recent GPUs), "
+                      "else float32 (default: auto)"),
+    "weights": dict(metavar="PATH", default=None, help="VGG19 weights file, .h5 (Keras) or .pth "
+                    "(torchvision); default: IMPASTO_WEIGHTS, the fetched file, else the packaged "
+                    "8-bit copy"),
+}  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,131 +55,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not positive")
-    return value
+def flag(parameter: str) -> str:
+    """The command line's name for a parameter of Settings or Painter."""
+    return "--no-normalize" if parameter == "normalize" else "--" + parameter.replace("_", "-")
 
 
-def _number(text: str, allow_zero: bool = False) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (value >= 0 if allow_zero else value > 0) or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be {'0 or more' if allow_zero else 'positive'}")
-    return value
+def _reader(parse: Any) -> Any:
+    """`parse` as an argparse type: text that it cannot read gets "'x' is not <what it reads>"."""
+
+    def read(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {parse.__doc__}") from None
+
+    return read
 
 
-def _weight(text: str) -> float:
-    return _number(text, allow_zero=True)
-
-
-def _layers(text: str) -> tuple[str, ...]:
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    for name in names:
-        if name not in LAYERS:
-            raise argparse.ArgumentTypeError(
-                f"unknown layer {name!r} (VGG19 has conv1_1 ... conv5_4, pool1 ... pool5)"
-            )
-    if not names:
-        raise argparse.ArgumentTypeError("no layer named")
-    return names
-
-
-def _weights_list(text: str) -> tuple[float, ...]:
-    return tuple(_weight(part.strip()) for part in text.split(","))
-
-
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-
-
-# How each API parameter appears on the command line; the defaults come from api.py.
-OPTIONS: dict[str, dict[str, Any]] = {
-    "size": dict(type=_whole, metavar="N", help="long side of the output in pixels"),
-    "iterations": dict(type=_whole, metavar="K",
-                       help="evaluations of the loss and its gradient (one forward and backward pass each) "
-                       f"at each scale (default: the recipe's; paper: {api.ITERATIONS})"),
-    "recipe": dict(choices=api.RECIPES, help=f"fast: coarse to fine from {api.FAST_COARSEST} px, "
-                   f"{api.FAST_FINAL_ITERATIONS} iterations at the output size and up to "
-                   f"{api.FAST_MOST_ITERATIONS} at coarser ones, the same look at any size; "
-                   "paper: the plain method, one size"),
-    "precision": dict(choices=api.PRECISIONS, help="the network's arithmetic; auto: bfloat16 where the "
-                      "hardware has it (AMX CPUs, recent GPUs), else float32"),
-    "ratio": dict(type=_number, metavar="R", help="α/β, content weight over style weight"),
-    "content_weight": dict(type=_weight, metavar="A", help="α, instead of --ratio"),
-    "style_weight": dict(type=_weight, metavar="B", help="β, instead of --ratio"),
-    "content_layers": dict(type=_layers, metavar="L,...", help="layers of the content representation"),
-    "layer": dict(type=_layers, metavar="L", help="the layer whose content representation is matched"),
-    "style_layers": dict(type=_layers, metavar="L,...", help="layers of the style representation"),
-    "style_layer_weights": dict(type=_weights_list, metavar="W,...",
-                                help="w_l per style layer (default: equal, summing to 1)"),
-    "style_scale": dict(type=_number, metavar="S",
-                        help="rescale the painting by S after matching the output's size"),
-    "style_blend": dict(type=_weights_list, metavar="W,...",
-                        help="with several style images: how much of each (normalised to sum to 1)"),
-    "preserve_color": dict(choices=api.PRESERVE_COLOR[1:],
-                           help="keep the photograph's colours: transfer in luminance only, or give the "
-                           "paintings the photograph's colour histogram first"),
-    "color_match": dict(choices=api.COLOR_MATCHES,
-                        help="the linear colour map of --preserve-color histogram"),
-    "content_mask": dict(metavar="MASK", help="regions of the output, as a few flat colours"),
-    "style_mask": dict(nargs="+", metavar="MASK|COLOR",
-                       help="one per style image: its regions (a mask), or a colour for all of it"),
-    "fine_style": dict(metavar="PAINTING", help="take the fine texture (conv1_1, conv2_1) from this "
-                       "painting, the coarse structure from the style"),
-    "scales": dict(type=lambda text: tuple(_whole(part) for part in text.split(",")), metavar="N,...",
-                   help="coarse to fine: optimise at each size in turn (--iterations at each); "
-                   "the last is the output size"),
-    "octaves": dict(type=_whole, metavar="K", help="coarse to fine over K sizes, each half the next, "
-                    "ending at --size"),
-    "tv_weight": dict(type=_weight, metavar="T", help="weight of a total variation (smoothness) term"),
-    "color_tv_weight": dict(type=_weight, metavar="T", help="weight of a total variation term on the "
-                            "colour channels alone, relative to the painting's: no colour grain, the "
-                            "strokes' light and dark kept (default: the recipe's; fast "
-                            f"{api.RECIPE_COLOR_TV_WEIGHT['fast']:g}, paper 0)"),
-    "init": dict(metavar="noise|content|style|PATH", help="starting image"),
-    "noise": dict(choices=NOISES, help="the start's noise: white (the paper's) or luminance (colour noise "
-                  "drawn coarse, fine noise in luminance only, as rough as the painting, at every scale; "
-                  "default: the recipe's, fast luminance, paper white)"),
-    "seed": dict(type=_seed, metavar="S", help="random seed; on a CPU, the same seed repeats a run exactly"),
-    "optimizer": dict(choices=("lbfgs", "adam"), help="optimiser"),
-    "pooling": dict(choices=("avg", "max"), help="pooling layers: average (the paper) or max"),
-    "device": dict(choices=api.DEVICES, help="where to compute"),
-    "max_memory": dict(metavar="SIZE", help="memory the run may use, such as 8G; a size that does not fit "
-                       "whole runs in tiles (default: the memory available now)"),
-    "tile": dict(type=_whole, metavar="N", help="optimise in tiles of N px (rounded up to a multiple of 16, "
-                 "plus a margin) whatever the memory: the result of the whole image, in less memory and "
-                 "more time"),
-    "weights": dict(metavar="PATH", help="VGG19 weights file, .h5 (Keras) or .pth (torchvision); "
-                    "default: IMPASTO_WEIGHTS, the fetched file, else the packaged 8-bit copy"),
-}  # fmt: skip
-
-
-def _add_api_options(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
-    """One option per keyword of `function`; an option not given is left to the API's default."""
-    parser.set_defaults(function=function)
-    for name, parameter in inspect.signature(function).parameters.items():
-        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY or name == "callback":
+def _add_settings(parser: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
+    """One option per field of Settings that applies to runs with these inputs; an option not
+    given is left to Settings' default."""
+    for field in fields_for(inputs):
+        meta = field.metadata
+        if field.name == "normalize":
+            parser.add_argument(flag("normalize"), dest="normalize", action="store_false",
+                                default=argparse.SUPPRESS, help="the network as trained, not the paper's "
+                                "normalised one")  # fmt: skip
             continue
-        if name == "normalize":
-            parser.add_argument("--no-normalize", dest="normalize", action="store_false",
-                                default=argparse.SUPPRESS,
-                                help="the network as trained, not the paper's normalised one")  # fmt: skip
-            continue
-        spec = dict(OPTIONS[name])
-        if parameter.default is not None:
-            spec["help"] += f" (default: {_show(parameter.default)})"
-        flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, dest=name, default=argparse.SUPPRESS, **spec)
+        spec: dict[str, Any] = {"dest": field.name, "default": argparse.SUPPRESS,
+                                "help": meta["help"].replace("%", "%%")}  # argparse formats help with %
+        if meta["choices"]:
+            spec["choices"] = meta["choices"]
+        if meta["metavar"]:
+            spec["metavar"] = meta["metavar"]
+        if meta["parse"]:
+            spec["type"] = _reader(meta["parse"])
+        if meta["many"]:
+            spec["nargs"] = "+"
+        if field.default is not None and "default:" not in meta["help"]:
+            spec["help"] += f" (default: {_show(field.default)})"
+        parser.add_argument(flag(field.name), **spec)
+    for name, spec in ENGINE.items():
+        parser.add_argument(flag(name), dest=name, **spec)
 
 
 def _show(value: object) -> str:
@@ -183,11 +119,19 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--save-every",
-        type=_whole,
+        type=_reader(_positive_whole),
         metavar="N",
         help="also write the image every N iterations, as OUT_STEM.NNNN.EXT",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")  # fmt: skip
+
+
+def _positive_whole(text: str) -> int:
+    """a positive whole number"""
+    value = int(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,56 +142,49 @@ def build_parser() -> argparse.ArgumentParser:
     transfer = commands.add_parser("transfer", help="paint a photograph in the style of a painting")
     transfer.add_argument("content", help="the photograph")
     transfer.add_argument("paintings", nargs="*", metavar="STYLE", help="the painting(s), or --style")
-    transfer.add_argument(
-        "--style",
-        dest="more_paintings",
-        nargs="+",
-        metavar="STYLE",
-        default=[],
-        help="the painting(s), instead of after CONTENT",
-    )
-    _add_run_options(transfer)
-    _add_api_options(transfer, api.transfer)
-
-    content = commands.add_parser("content", help="reconstruct a photograph from one layer (Figure 1)")
+    transfer.add_argument("--style", dest="more_paintings", nargs="+", metavar="STYLE", default=[],
+                          help="the painting(s), instead of after CONTENT")  # fmt: skip
+    content = commands.add_parser("content", help="reconstruct a photograph from its content representation "
+                                  "alone (Figure 1)")  # fmt: skip
     content.add_argument("content", help="the photograph")
-    _add_run_options(content)
-    _add_api_options(content, api.reconstruct_content)
+    texture = commands.add_parser("texture", help="synthesise a painting's style representation alone "
+                                  "(Figure 1)")  # fmt: skip
+    texture.add_argument("paintings", nargs=1, metavar="STYLE", help="the painting")
+    for name, command in (("transfer", transfer), ("content", content), ("texture", texture)):
+        command.set_defaults(inputs=COMMANDS[name])
+        _add_run_options(command)
+        _add_settings(command, COMMANDS[name])
 
-    texture = commands.add_parser("texture", help="synthesise a painting's style alone (Figure 1)")
-    texture.add_argument("style", help="the painting")
-    _add_run_options(texture)
-    _add_api_options(texture, api.synthesize_texture)
-
-    reproduce_command = commands.add_parser(
-        "reproduce", help="regenerate the paper's figures as contact sheets and an HTML report"
-    )
-    reproduce_command.add_argument(
+    quick, paper = reproduce.QUICK, reproduce.PAPER
+    reproduction = commands.add_parser("reproduce", help="regenerate the paper's figures as contact sheets "
+                                       "and an HTML report")  # fmt: skip
+    reproduction.add_argument(
         "figures",
         nargs="*",
         metavar="FIGURE",
         help=f"all (the default) or any of {', '.join(reproduce.FIGURES)}",
     )
-    reproduce_command.add_argument("--out", required=True, metavar="DIR", help="folder for the report")
-    reproduce_command.add_argument(
+    reproduction.add_argument("--out", required=True, metavar="DIR", help="folder for the report")
+    reproduction.add_argument(
         "--quick",
         action="store_true",
-        help=f"small and fast: {QUICK.size} px, {QUICK.iterations} iterations "
-        "(about 13 minutes for all figures on 2 CPU cores)",
+        help=f"small and fast: {quick.size} px, "
+        f"{quick.iterations} iterations (about 13 minutes for all figures on 2 CPU cores)",
     )
-    reproduce_command.add_argument(
+    reproduction.add_argument(
         "--size",
-        type=_whole,
+        type=_reader(_positive_whole),
         metavar="N",
-        help=f"long side of the panels (default {PAPER.size}, --quick {QUICK.size})",
+        help=f"long side of the panels (default {paper.size}, --quick {quick.size})",
     )
-    reproduce_command.add_argument(
+    reproduction.add_argument(
         "--iterations",
-        type=_whole,
+        type=_reader(_positive_whole),
         metavar="K",
-        help=f"per panel (default {PAPER.iterations}, --quick {QUICK.iterations})",
+        help=f"per panel (default {paper.iterations}, --quick {quick.iterations})",
     )
-    reproduce_command.add_argument("--device", choices=api.DEVICES, default="auto", help="where to compute")
+    reproduction.add_argument("--device", choices=DEVICES, default="auto",
+                              help="where to compute")  # fmt: skip
 
     weights_command = commands.add_parser("weights", help="where VGG19's weights come from")
     actions = weights_command.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -265,7 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _weights(arguments["action"])
         if command == "reproduce":
             return _reproduce(arguments)
-        return _run(arguments)
+        return _paint(arguments)
+    except SettingError as error:
+        print(f"impasto: error: {flag(error.parameter)} {error.detail}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except ImpastoError as error:
         print(f"impasto: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -278,6 +218,81 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("impasto: error: ran out of memory; give a lower --max-memory (it then works in "
               "smaller tiles) or a smaller --size", file=sys.stderr)  # fmt: skip
         return EXIT_OUT_OF_MEMORY
+
+
+def _paint(arguments: dict[str, Any]) -> int:
+    """transfer, content or texture: check everything, then run with a progress bar."""
+    inputs = arguments.pop("inputs")
+    output, dry_run = arguments.pop("output"), arguments.pop("dry_run")
+    save_every, quiet = arguments.pop("save_every"), arguments.pop("quiet")
+    engine = {name: arguments.pop(name) for name in ENGINE}
+    content = arguments.pop("content", None)
+    paintings = arguments.pop("paintings", []) + arguments.pop("more_paintings", [])
+    if "style" in inputs and not paintings:
+        raise ImpastoError("give a style image (after the photograph, or with --style)")
+    settings = Settings(**arguments)
+    style = paintings or None
+    if output is None and not dry_run:
+        raise ImpastoError("give an output image with -o/--output")
+    if output is not None:
+        output = Path(output)
+        images.check_writable(output)
+        _refuse_overwriting_an_input(output, [content, *paintings], settings, engine["weights"])
+    painter = Painter(**engine)
+    if dry_run:
+        print(painter.estimate(content, style, settings))
+        return 0
+    assert output is not None
+    run = painter.iterate(content, style, settings)
+    progress = tqdm(total=sum(scale.iterations for scale in run.scales), unit="it", file=sys.stderr,
+                    disable=quiet, dynamic_ncols=True, leave=False)  # fmt: skip
+    try:
+        for iterate in run:
+            _report(iterate, progress, output, save_every)
+    except KeyboardInterrupt:
+        stopped = run.interrupted()
+        if not isinstance(stopped, Interrupted):
+            raise stopped from None
+        return _finish(stopped.result, output, quiet, interrupted=True)
+    finally:
+        progress.close()
+    return _finish(run.result, output, quiet)
+
+
+def _report(iterate: Iterate, progress: tqdm, output: Path, save_every: int | None) -> None:
+    progress.update(1)
+    progress.set_postfix(size=f"{iterate.tensor.shape[-1]}x{iterate.tensor.shape[-2]}",
+                         content=f"{iterate.content_loss:.3g}", style=f"{iterate.style_loss:.3g}",
+                         refresh=False)  # fmt: skip
+    if save_every and iterate.done % save_every == 0:
+        images.write_image(
+            iterate.image, output.with_name(f"{output.stem}.{iterate.done:04d}{output.suffix}")
+        )
+
+
+def _finish(result: Result, output: Path, quiet: bool, interrupted: bool = False) -> int:
+    images.write_image(result.image, output)
+    if interrupted:
+        print(f"impasto: interrupted after {result.iterations} iterations; "
+              f"wrote the best image so far to {output}", file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
+    if not quiet:
+        print(f"impasto: wrote {output} ({result.image.width}x{result.image.height}, {result.iterations} "
+              f"iterations in {result.seconds:.0f} s, seed {result.seed})", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _refuse_overwriting_an_input(
+    output: Path, given: list[Any], settings: Settings, weights_file: Any
+) -> None:
+    """-o must not name a file the run reads: the photograph, a painting, a mask, a start image."""
+    named = [*given, settings.content_mask, *(settings.style_mask or ()), settings.fine_style, weights_file]
+    if settings.init not in ("noise", "content", "style"):
+        named.append(settings.init)
+    for item in named:
+        if isinstance(item, str | os.PathLike) and os.path.exists(item) and output.exists():
+            if os.path.samefile(item, output):
+                raise ImpastoError(f"{output}: is one of the run's inputs; give another output file")
 
 
 def _out_of_memory(error: BaseException) -> bool:
@@ -298,17 +313,15 @@ def _weights(action: str) -> int:
     print(f"md5:      {weights.md5(source.path)}")
     print(f"size:     {source.path.stat().st_size:,} bytes")
     print(f"cache:    {weights.cache_dir()}")
-    print(f"normalisation scales: {paths.data_path(normalization.SCALES_FILE)}")
+    print(f"normalisation factors: {paths.data_path(normalization.FACTORS_FILE)}")
     return 0
 
 
 def _reproduce(arguments: dict[str, Any]) -> int:
-    base = QUICK if arguments["quick"] else PAPER
-    settings = reproduce.Settings(
-        size=arguments["size"] or base.size,
-        iterations=arguments["iterations"] or base.iterations,
-        device=arguments["device"],
-    )
+    base = reproduce.QUICK if arguments["quick"] else reproduce.PAPER
+    scope = dataclasses.replace(base, size=arguments["size"] or base.size,
+                                iterations=arguments["iterations"] or base.iterations,
+                                device=arguments["device"])  # fmt: skip
     unknown = set(arguments["figures"]) - {"all", *reproduce.FIGURES}
     if unknown:
         raise ImpastoError(f"no figure {sorted(unknown)[0]!r}; choose all or {', '.join(reproduce.FIGURES)}")
@@ -320,7 +333,7 @@ def _reproduce(arguments: dict[str, Any]) -> int:
         tempfile.TemporaryFile(dir=out).close()
     except OSError:
         raise ImpastoError(f"{out}: cannot write a report in this folder") from None
-    reproduce.reproduce(names, out, settings, log=lambda line: print(line, file=sys.stderr))
+    reproduce.reproduce(names, out, scope, log=lambda line: print(line, file=sys.stderr))
     return 0
 
 
@@ -329,81 +342,5 @@ def _origin(source: weights.WeightsSource) -> str:
         "package": "default (run 'impasto weights fetch' for the full-precision file)",
         "cache": "fetched full-precision file in the cache",
         "IMPASTO_WEIGHTS": "the IMPASTO_WEIGHTS variable",
-        "--weights": "--weights",
+        "given": "--weights",
     }[source.origin]
-
-
-def _run(arguments: dict[str, Any]) -> int:
-    function = arguments.pop("function")
-    output = arguments.pop("output")
-    dry_run = arguments.pop("dry_run")
-    save_every = arguments.pop("save_every")
-    quiet = arguments.pop("quiet")
-    if output is None and not dry_run:
-        raise ImpastoError("give an output image with -o/--output")
-    output = Path(output) if output is not None else None
-    if output is not None:
-        images.check_writable(output)
-    if function is api.transfer:
-        paintings = arguments.pop("paintings") + arguments.pop("more_paintings")
-        if not paintings:
-            raise ImpastoError("give a style image (after the photograph, or with --style)")
-        arguments["style"] = paintings
-    if "layer" in arguments:
-        arguments["layer"] = _single_layer(arguments["layer"])
-    if "scales" in arguments:  # the last scale is the output size
-        arguments.setdefault("size", arguments["scales"][-1])
-    if "ratio" in arguments and ("content_weight" in arguments or "style_weight" in arguments):
-        raise ImpastoError("give --ratio or --content-weight/--style-weight, not both")
-    if "seed" not in arguments and arguments.get("init", "noise") == "noise":
-        arguments["seed"] = random.randrange(2**31)  # drawn here so that the summary can report it
-    inputs = [arguments.pop(name) for name in ("content", "style") if name in arguments]
-    if dry_run:
-        print(api.estimate(function, *inputs, **arguments))
-        return 0
-    assert output is not None
-    progress: tqdm | None = None  # opened at the first iterate, once the inputs have been checked
-    evaluations = 0
-
-    def report(iterate: Iterate) -> None:
-        nonlocal progress, evaluations
-        evaluations = iterate.step  # counted across all scales
-        if progress is None:
-            progress = tqdm(total=iterate.steps, unit="it", file=sys.stderr,
-                            disable=quiet, dynamic_ncols=True, leave=False)  # fmt: skip
-        progress.update(1)
-        progress.set_postfix(size=f"{iterate.tensor.shape[-1]}x{iterate.tensor.shape[-2]}",
-                             content=f"{iterate.content_loss:.3g}", style=f"{iterate.style_loss:.3g}",
-                             refresh=False)  # fmt: skip
-        if save_every and evaluations % save_every == 0:
-            images.write_image(iterate.image, _intermediate(output, evaluations))
-
-    started = time.perf_counter()
-    interrupted = False
-    try:
-        image = function(*inputs, callback=report, **arguments)
-    except Interrupted as stop:
-        image, interrupted = images.to_pil(stop.result.image), True
-    finally:
-        if progress is not None:
-            progress.close()
-    images.write_image(image, output)
-    if interrupted:
-        print(f"impasto: interrupted after {evaluations} iterations; "
-              f"wrote the best image so far to {output}", file=sys.stderr)  # fmt: skip
-        return EXIT_INTERRUPTED
-    if not quiet:
-        seed = f", seed {arguments['seed']}" if "seed" in arguments else ""
-        print(f"impasto: wrote {output} ({image.width}x{image.height}, {evaluations} iterations "
-              f"in {time.perf_counter() - started:.0f} s{seed})", file=sys.stderr)  # fmt: skip
-    return 0
-
-
-def _single_layer(layers: tuple[str, ...]) -> str:
-    if len(layers) != 1:
-        raise ImpastoError("--layer takes one layer")
-    return layers[0]
-
-
-def _intermediate(output: Path, iteration: int) -> Path:
-    return output.with_name(f"{output.stem}.{iteration:04d}{output.suffix}")

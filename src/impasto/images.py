@@ -64,11 +64,16 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def size_at(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(width, height) of an image of `size` resized to `long_side`, keeping the aspect ratio."""
+    width, height = size
+    scale = long_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def resize_long_side(image: Image.Image, long_side: int) -> Image.Image:
     """Resize so that the longer side is `long_side` pixels, keeping the aspect ratio."""
-    width, height = image.size
-    scale = long_side / max(width, height)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    size = size_at(image.size, long_side)
     if size == image.size:
         return image
     return image.resize(size, Image.Resampling.LANCZOS)

@@ -7,7 +7,7 @@ painting's Gram matrix.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +37,11 @@ def style_layer_loss(features: Tensor, target_gram: Tensor) -> Tensor:
     """E_l = Σ (G^l − A^l)² / (4 N_l² M_l²) (equation 4)."""
     n, m = flatten(features).shape
     return (gram_matrix(features) - target_gram).pow(2).sum() / (4 * n**2 * m**2)
+
+
+# The paper's closed-form gradients (equations 2 and 6). No run calls them: autograd computes
+# the same through the network, and the tests check that it does, so that the gradient a run
+# follows is shown to be the paper's.
 
 
 def content_gradient(features: Tensor, target: Tensor) -> Tensor:
@@ -97,6 +102,24 @@ class LossTerms:
     total: Tensor
     content: Tensor  # Σ L_content^l / M_l, unweighted
     style: Tensor  # L_style = Σ w_l E_l, without β
+
+    def detach(self) -> LossTerms:
+        return LossTerms(self.total.detach(), self.content.detach(), self.style.detach())
+
+    def __add__(self, other: LossTerms) -> LossTerms:
+        return LossTerms(self.total + other.total, self.content + other.content, self.style + other.style)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What every objective returns (objective.py): the loss terms at an image, and the
+    gradient of the total with respect to the image's pixels."""
+
+    terms: LossTerms
+    gradient: Tensor
+
+
+Objective = Callable[[Tensor], Evaluation]  # pixels -> the loss there and its gradient
 
 
 class PerceptualLoss:

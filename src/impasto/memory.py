@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import ImpastoError
+from .errors import ImpastoError, SettingError
 from .tiles import stride, tiles
 from .vgg import ARCHITECTURE, LAYERS, smallest_side
 
@@ -30,8 +30,9 @@ ACTIVATION_BYTES = {"float32": 8.5, "bfloat16": 6.4}
 FORWARD_SHARE = 1 / 3  # a forward pass alone, as a share of forward and backward, in time
 IMAGE_BUFFERS = 10  # image-sized float32 buffers besides L-BFGS's pairs
 TILE_CORES = (2048, 1024, 512, 256, 128)  # tried largest first
-SHORTER_HISTORIES = (10, 5, 3)  # L-BFGS memories to fall back to when the pairs do not fit
+SHORTER_PAIRS = (10, 5, 3)  # L-BFGS memories (curvature pairs) to fall back to when the pairs do not fit
 HEADROOM = 0.9  # the share of the available memory a run takes by default
+GIVEN = "given"  # the budget source of a budget the caller gave
 
 
 def parse_size(text: str | int | float) -> int:
@@ -45,7 +46,7 @@ def parse_size(text: str | int | float) -> int:
             count = int(float(match.group(1)) * 1024 ** " kmgt".index(match.group(2).lower() or " "))
     if count > 0:
         return count
-    raise ImpastoError(f"max_memory must be a size such as 8G or 512M, not {text!r}")
+    raise ImpastoError(f"not a size such as 8G or 512M: {text!r}")
 
 
 def format_size(count: float) -> str:
@@ -101,7 +102,7 @@ def flops_per_pixel(deepest: str) -> float:
 
 
 @dataclass(frozen=True)
-class Step:
+class ScalePlan:
     """How one scale runs: whole or in tiles (`tile`: the core's side), and its needs."""
 
     width: int
@@ -109,37 +110,37 @@ class Step:
     iterations: int
     tile: int | None
     tile_count: int
-    history: int  # L-BFGS's curvature pairs
+    lbfgs_pairs: int  # L-BFGS's curvature pairs
     peak_bytes: int
     flops: float  # per iteration, margins and the extra forward pass of tiles included
 
 
 @dataclass(frozen=True)
 class Plan:
-    steps: tuple[Step, ...]
+    scales: tuple[ScalePlan, ...]
     budget: int
     budget_source: str
-    history: int  # the recipe's L-BFGS memory (Adam: 1, for its two moments)
+    lbfgs_pairs: int  # the recipe's L-BFGS memory (Adam: 1, for its two moments)
 
     @property
     def peak_bytes(self) -> int:
-        return max(step.peak_bytes for step in self.steps)
+        return max(scale.peak_bytes for scale in self.scales)
 
     def seconds(self, flops_per_second: float) -> float:
-        return sum(step.iterations * step.flops for step in self.steps) / flops_per_second
+        return sum(scale.iterations * scale.flops for scale in self.scales) / flops_per_second
 
     def describe(self, flops_per_second: float | None = None) -> str:
         lines = []
-        for number, step in enumerate(self.steps, 1):
+        for number, scale in enumerate(self.scales, 1):
             how = "whole image"
-            if step.tile is not None:
-                how = f"{step.tile_count} tiles of {step.tile} px (+ margins)"
-            if step.history < min(self.history, step.iterations):
-                how += f", L-BFGS memory shortened to {step.history} to fit"
-            lines.append(f"  scale {number}: {step.width}x{step.height}, {step.iterations} iterations, "
-                         f"{how}: peak {format_size(step.peak_bytes)}")  # fmt: skip
+            if scale.tile is not None:
+                how = f"{scale.tile_count} tiles of {scale.tile} px (+ margins)"
+            if scale.lbfgs_pairs < min(self.lbfgs_pairs, scale.iterations):
+                how += f", L-BFGS memory shortened to {scale.lbfgs_pairs} to fit"
+            lines.append(f"  scale {number}: {scale.width}x{scale.height}, {scale.iterations} iterations, "
+                         f"{how}: peak {format_size(scale.peak_bytes)}")  # fmt: skip
         lines.append(f"estimated peak memory: {format_size(self.peak_bytes)} "
-                     f"(budget {format_size(self.budget)}: {self.budget_source})")  # fmt: skip
+                     f"(budget {format_size(self.budget)}, {self.budget_source})")  # fmt: skip
         if flops_per_second:
             lines.append(f"estimated time: {_duration(self.seconds(flops_per_second))} "
                          f"(at {flops_per_second / 1e9:.0f} GFLOP/s, measured here just now)")  # fmt: skip
@@ -155,8 +156,8 @@ def _duration(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
-class Model:
-    """What a run's memory depends on, besides each scale's size and strategy."""
+class Workload:
+    """What a run's memory and time depend on, besides each scale's size and strategy."""
 
     channels: int  # of the optimised image: 3, or 1 for luminance-only transfer
     precision: str
@@ -166,14 +167,14 @@ class Model:
     painting_share: float = 0.0  # the largest painting's pixels per output pixel, as its targets are taken
 
     def needs(
-        self, width: int, height: int, history: int, tile: int | None, smaller: float = 0.0
+        self, width: int, height: int, lbfgs_pairs: int, tile: int | None, smaller: float = 0.0
     ) -> tuple[int, float, int]:
         """(peak bytes, FLOPs per iteration, tiles) of one scale; `smaller`: the pixels of the
         smaller copies it is also scored at (pyramid.py), as a share of its own. Those copies
         add their targets and their passes, one at a time: not to the peak of the largest."""
         pixels = width * height
         content_targets = pixels * (1 + smaller) * self.content_responses * 4
-        buffers = pixels * self.channels * 4 * (2 * history + IMAGE_BUFFERS) + content_targets
+        buffers = pixels * self.channels * 4 * (2 * lbfgs_pairs + IMAGE_BUFFERS) + content_targets
         per_pixel = responses_per_pixel(self.deepest) * ACTIVATION_BYTES[self.precision]
         flops = flops_per_pixel(self.deepest) * (1 + smaller)
         if tile is None:
@@ -191,41 +192,41 @@ class Model:
 
 
 def plan(
-    sizes: list[tuple[int, int, int]], model: Model, history: int, budget: int, budget_source: str,
+    sizes: list[tuple[int, int, int]], workload: Workload, lbfgs_pairs: int, budget: int, budget_source: str,
     tile: int | None = None, smaller: list[float] | None = None,
 ) -> Plan:  # fmt: skip
     """A strategy per scale ((width, height, iterations) each) that fits `budget`: the whole
     image if it fits, else the largest tiles that do with the recipe's L-BFGS memory
-    (`history`), else with a shorter memory. `tile` forces tiles of that core (rounded up to
-    the network's stride) wherever the image is larger; `smaller` gives each scale's smaller
-    copies (Model.needs). Refuses with one line if nothing fits."""
-    step = smallest_side(model.deepest)
-    steps = []
+    (`lbfgs_pairs`), else with a shorter memory. `tile` forces tiles of that core (rounded up
+    to the network's stride) wherever the image is larger; `smaller` gives each scale's
+    smaller copies (Workload.needs). `budget_source` says where the budget comes from: GIVEN,
+    or how it was found. Refuses with one line if nothing fits: the budget is too small where
+    it was given, else the size too large."""
+    step = smallest_side(workload.deepest)
+    scales = []
     shares = smaller or [0.0] * len(sizes)
     for number, ((width, height, iterations), share) in enumerate(zip(sizes, shares, strict=True), 1):
         # L-BFGS keeps a pair per step taken, so a short scale never fills a long memory
-        longest = min(history, iterations)
-        histories = [longest] + [shorter for shorter in SHORTER_HISTORIES if shorter < longest]
+        longest = min(lbfgs_pairs, iterations)
+        memories = [longest] + [shorter for shorter in SHORTER_PAIRS if shorter < longest]
         if tile is not None:
             core = -(-tile // step) * step
             cores: list[int | None] = [core if core < max(width, height) else None]
         else:
             cores = [None, *(core for core in TILE_CORES if core < max(width, height))]
-        options = [(core, memory) for memory in histories for core in cores]
+        options = [(core, memory) for memory in memories for core in cores]
         for core, memory in options:
-            peak, flops, count = model.needs(width, height, memory, core, share)
+            peak, flops, count = workload.needs(width, height, memory, core, share)
             if peak <= budget:
-                steps.append(Step(width, height, iterations, core, count, memory, peak, flops))
+                scales.append(ScalePlan(width, height, iterations, core, count, memory, peak, flops))
                 break
         else:
             core, memory = options[-1]
-            peak, _, _ = model.needs(width, height, memory, core, share)
-            advice = (
-                "lower --size" if budget_source != "--max-memory" else "lower --size or raise --max-memory"
-            )
-            raise ImpastoError(
-                f"at {width}x{height} (scale {number} of {len(sizes)}) the run needs about "
-                f"{format_size(peak)} even in tiles, more than the {format_size(budget)} allowed "
-                f"({budget_source}); {advice}"
-            )
-    return Plan(tuple(steps), budget, budget_source, history)
+            peak, _, _ = workload.needs(width, height, memory, core, share)
+            need = (f"at {width}x{height} (scale {number} of {len(sizes)}) the run needs about "
+                    f"{format_size(peak)} even in tiles")  # fmt: skip
+            if budget_source == GIVEN:
+                raise SettingError("max_memory", f"is too small: {need}; give more, or a smaller size")
+            raise SettingError("size", f"is too large for this machine: {need}, more than the "
+                               f"{format_size(budget)} it may use ({budget_source})")  # fmt: skip
+    return Plan(tuple(scales), budget, budget_source, lbfgs_pairs)

@@ -1,6 +1,6 @@
 """The paper's normalisation of VGG19: every filter's mean response over photographs is 1.
 
-The per-filter scales are each filter's mean response, over the positions of each photograph
+The per-filter factors are each filter's mean response, over the positions of each photograph
 and then over the photographs, of the calibration set in data/calibration/ (credits beside
 it). For the Caffe VGG19 (the default weights, 8-bit or full precision) they are committed in
 data/vgg19_normalization.npz, made by scripts/calibrate_normalization.py; for other weights
@@ -21,7 +21,7 @@ from .images import read_image, to_tensor
 from .paths import data_path, replacing
 from .vgg import CAFFE, CONV_LAYERS, VGG19
 
-SCALES_FILE = "vgg19_normalization.npz"
+FACTORS_FILE = "vgg19_normalization.npz"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -44,38 +44,38 @@ def mean_activations(network: VGG19, images: Iterable[Tensor]) -> dict[str, Tens
     return {name: total / count for name, total in sums.items()}
 
 
-def compute_scales(parameters: weights.Parameters, source: weights.WeightsSource) -> dict[str, Tensor]:
-    """Scales from the calibration photographs; a filter that never responds keeps scale 1."""
+def compute_factors(parameters: weights.Parameters, source: weights.WeightsSource) -> dict[str, Tensor]:
+    """Factors from the calibration photographs; a filter that never responds keeps factor 1."""
     network = VGG19(parameters, source.convention, last_layer="conv5_4")
     images = (to_tensor(read_image(path)) for path in calibration_images())
     means = mean_activations(network, images)
     return {name: torch.where(mean > 0, mean, torch.ones_like(mean)) for name, mean in means.items()}
 
 
-def save_scales(scales: dict[str, Tensor], path: Path) -> None:
+def save_factors(factors: dict[str, Tensor], path: Path) -> None:
     """Write atomically, so that an interrupted write never leaves a file that cannot be read."""
     with replacing(path) as temporary, open(temporary, "wb") as file:
-        np.savez(file, **{name: scale.numpy().astype(np.float32) for name, scale in scales.items()})
+        np.savez(file, **{name: factor.numpy().astype(np.float32) for name, factor in factors.items()})
 
 
-def read_scales(path: Path) -> dict[str, Tensor]:
+def read_factors(path: Path) -> dict[str, Tensor]:
     with np.load(path) as data:
         return {name: torch.from_numpy(data[name].copy()) for name in CONV_LAYERS}
 
 
-def scales_for(source: weights.WeightsSource, parameters: weights.Parameters) -> dict[str, Tensor]:
-    """The normalisation scales that belong to these weights."""
+def factors_for(source: weights.WeightsSource, parameters: weights.Parameters) -> dict[str, Tensor]:
+    """The normalisation factors that belong to these weights."""
     if source.convention == CAFFE:
-        return read_scales(data_path(SCALES_FILE))
+        return read_factors(data_path(FACTORS_FILE))
     cached = weights.cache_dir() / f"normalization-{weights.md5(source.path)}.npz"
     try:
-        return read_scales(cached)
+        return read_factors(cached)
     except (OSError, ValueError, KeyError):  # not there yet, or unreadable: compute them again
         pass
-    scales = compute_scales(parameters, source)
+    factors = compute_factors(parameters, source)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        save_scales(scales, cached)
+        save_factors(factors, cached)
     except OSError:  # a cache that cannot be written only costs the computation next time
         pass
-    return scales
+    return factors

@@ -1,15 +1,20 @@
-"""The optimisation loop: pixels move, the network stays; each evaluation is one iteration.
+"""The optimisers: pixels move, the network stays; each evaluation is one iteration.
 
 An iteration is one evaluation of the loss and its gradient (one forward and one backward
 pass), for L-BFGS and Adam alike, so that `iterations` costs the same whichever is chosen.
-The caller sees every iterate through a callback and gets back the best image evaluated.
+Both are generators that yield every evaluation as it happens, so that a caller can show it,
+stop after it, or go on: the loop over scales (painter.py) is the one place that decides.
+
+L-BFGS is written out here, rather than taken from torch.optim, because torch's runs its loop
+inside one `step()` call that cannot hand each evaluation back; it does what torch's does
+without a line search (the tests check that both take the same steps): the first step
+scaled by 1 / Σ|g|, unit steps after it, and a curvature pair kept only where yᵀs > 1e-10.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,133 +23,97 @@ from PIL import Image
 from torch import Tensor
 
 from .images import to_pil
-from .losses import LossTerms
+from .losses import Evaluation, Objective
 
 Optimizer = Literal["lbfgs", "adam"]
-Objective = Callable[[Tensor], LossTerms]
-
-LBFGS_HISTORY = 100  # torch's and the Lua implementations' default: the paper's kind of run
 # Adam's step in pixel units (images are 0-1): about 5 grey levels, the scale at which
 # other Adam-based implementations move 0-255 pixels.
 ADAM_LEARNING_RATE = 0.02
+CURVATURE_FLOOR = 1e-10  # a pair whose yᵀs is smaller says nothing reliable about curvature
 
 
 @dataclass(frozen=True)
 class Iterate:
     """One evaluation: what a progress bar, a log or a web page needs to show it."""
 
-    iteration: int  # 1 .. iterations
+    iteration: int  # 1 .. iterations, within this scale
     iterations: int
-    loss: float  # α L_content + β L_style (fast recipe above 512 px: summed over pyramid.py's sizes)
+    loss: float  # α L_content + β L_style (+ smoothness; above 512 px summed over pyramid.py's sizes)
     content_loss: float
     style_loss: float
-    elapsed: float  # seconds since the loop started
+    elapsed: float  # seconds since the run started
     tensor: Tensor = field(repr=False)  # the image evaluated, (1, 3, H, W)
-    scale: int = 1  # with coarse-to-fine: which of the `scales` sizes, from 1
+    scale: int = 1  # with coarse-to-fine: which of the sizes, from 1
     scales: int = 1
-    step: int = 0  # iterations so far over all scales, this one included
-    steps: int = 0  # iterations of all scales together
+    done: int = 0  # iterations so far over all scales, this one included
+    planned: int = 0  # iterations of all scales together
 
     @property
     def image(self) -> Image.Image:
         return to_pil(self.tensor)
 
 
-@dataclass
-class Result:
-    pixels: Tensor  # the optimised variable at its best evaluation
-    image: Tensor  # that image as RGB (1, 3, H, W), not clamped
-    loss: float
-    iterations: int  # evaluations done
-    history: list[tuple[float, float, float]]  # (loss, content, style) per iteration
-    interrupted: bool = False
+def lbfgs(
+    start: Tensor, objective: Objective, iterations: int, pairs: int
+) -> Iterator[tuple[Tensor, Evaluation]]:
+    """L-BFGS without a line search, keeping `pairs` curvature pairs: yields each (pixels,
+    evaluation), `iterations` of them (fewer only if a direction stops going down)."""
+    pixels = start.detach().clone()
+    evaluation = objective(pixels)
+    yield pixels, evaluation
+    gradient = evaluation.gradient.reshape(-1)
+    memory: deque[tuple[Tensor, Tensor, Tensor]] = deque(maxlen=pairs)  # (s, y, 1 / yᵀs), oldest first
+    scaling: Tensor | float = 1.0  # the initial inverse Hessian: yᵀs / yᵀy of the newest pair
+    direction = -gradient
+    length: Tensor | float = min(1.0, 1.0 / gradient.abs().sum())  # the first step: Σ|Δx| at most 1
+    for number in range(1, iterations):
+        if number > 1:
+            direction, length = _inverse_hessian_times(-gradient, memory, scaling), 1.0
+        if gradient.dot(direction) > 1:  # torch's test with tolerance_change = -1: not a descent
+            return
+        pixels = pixels.add(direction.view_as(pixels), alpha=float(length))
+        evaluation = objective(pixels)
+        yield pixels, evaluation
+        previous, gradient = gradient, evaluation.gradient.reshape(-1)
+        step, change = direction * length, gradient - previous
+        curvature = change.dot(step)
+        if curvature > CURVATURE_FLOOR:
+            memory.append((step, change, 1.0 / curvature))
+            scaling = curvature / change.dot(change)
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a run; `result` holds the best image so far."""
+def _inverse_hessian_times(vector: Tensor, memory: deque, scaling: Tensor | float) -> Tensor:
+    """H v, H the L-BFGS inverse Hessian of the pairs in `memory`: the two-loop recursion."""
+    q = vector.clone()
+    alphas = []
+    for step, change, inverse_curvature in reversed(memory):
+        alpha = step.dot(q) * inverse_curvature
+        q.add_(change, alpha=-alpha)
+        alphas.append(alpha)
+    r = q * scaling
+    for (step, change, inverse_curvature), alpha in zip(memory, reversed(alphas), strict=True):
+        beta = change.dot(r) * inverse_curvature
+        r.add_(step, alpha=alpha - beta)
+    return r
 
-    def __init__(self, result: Result) -> None:
-        super().__init__("interrupted")
-        self.result = result
+
+def adam(start: Tensor, objective: Objective, iterations: int) -> Iterator[tuple[Tensor, Evaluation]]:
+    """Adam with a step of ADAM_LEARNING_RATE: yields each (pixels, evaluation)."""
+    pixels = start.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([pixels], lr=ADAM_LEARNING_RATE)
+    for _ in range(iterations):
+        evaluation = objective(pixels.detach())
+        yield pixels.detach().clone(), evaluation
+        pixels.grad = evaluation.gradient
+        optimizer.step()
 
 
-def optimize(
-    image: Tensor,
-    objective: Objective,
-    iterations: int,
-    optimizer: Optimizer = "lbfgs",
-    callback: Callable[[Iterate], None] | None = None,
-    render: Callable[[Tensor], Tensor] | None = None,
-    scale: tuple[int, int] = (1, 1),
-    history: int = LBFGS_HISTORY,
-    steps: tuple[int, int] | None = None,
-) -> Result:
-    """Minimise `objective` over the pixels of `image` for exactly `iterations` evaluations.
-
-    `render` turns the optimised variable into the RGB image that callbacks and the result
-    show (for luminance-only transfer, where the variable is one channel); `scale` is (which,
-    of how many) for a coarse-to-fine schedule, and `steps` (iterations before this scale, in
-    all); `history` is the number of L-BFGS's curvature pairs, each two copies of the image.
-    Raises `Interrupted` (a KeyboardInterrupt)
-    with the best image so far on Ctrl-C.
-    """
-    show = render or (lambda variable: variable)
-    done_before, steps_in_all = steps or (0, iterations)
-    pixels = image.detach().clone().requires_grad_(True)
-    result = Result(pixels=pixels.detach().clone(), image=show(pixels.detach()), loss=math.inf,
-                    iterations=0, history=[])  # fmt: skip
-    start = time.perf_counter()
-
-    def evaluate() -> Tensor:
-        chosen.zero_grad()
-        terms = objective(pixels)
-        if terms.total.requires_grad:  # else the objective has left the gradient in pixels.grad
-            terms.total.backward()
-        loss = terms.total.item()
-        result.iterations += 1
-        result.history.append((loss, terms.content.item(), terms.style.item()))
-        if loss < result.loss:
-            result.loss, result.pixels = loss, pixels.detach().clone()
-        if callback is not None:
-            callback(
-                Iterate(
-                    iteration=result.iterations,
-                    iterations=iterations,
-                    loss=loss,
-                    content_loss=terms.content.item(),
-                    style_loss=terms.style.item(),
-                    elapsed=time.perf_counter() - start,
-                    tensor=show(pixels.detach()).clone(),  # a snapshot: the pixels move on
-                    scale=scale[0],
-                    scales=scale[1],
-                    step=done_before + result.iterations,
-                    steps=steps_in_all,
-                )
-            )
-        return terms.total
-
+def descend(
+    start: Tensor, objective: Objective, iterations: int, optimizer: Optimizer, lbfgs_pairs: int
+) -> Iterator[tuple[Tensor, Evaluation]]:
+    """Each evaluation of minimising `objective` from `start` with `optimizer`."""
     if optimizer == "lbfgs":
-        # max_iter = max_eval = iterations: without a line search L-BFGS evaluates once per
-        # step, and the negative tolerances stop it from ending early on a flat stretch.
-        chosen = torch.optim.LBFGS(
-            [pixels], lr=1, max_iter=iterations, max_eval=iterations,
-            tolerance_grad=-1, tolerance_change=-1, history_size=history,
-        )  # fmt: skip
-    elif optimizer == "adam":
-        chosen = torch.optim.Adam([pixels], lr=ADAM_LEARNING_RATE)
-    else:
-        raise ValueError(f"optimizer must be 'lbfgs' or 'adam', not {optimizer!r}")
-
-    try:
-        if optimizer == "lbfgs":
-            chosen.step(evaluate)
-        else:
-            for _ in range(iterations):
-                evaluate()
-                chosen.step()
-    except KeyboardInterrupt:
-        result.interrupted = True
-        result.image = show(result.pixels)
-        raise Interrupted(result) from None
-    result.image = show(result.pixels)
-    return result
+        return lbfgs(start, objective, iterations, lbfgs_pairs)
+    if optimizer == "adam":
+        return adam(start, objective, iterations)
+    raise ValueError(f"optimizer must be 'lbfgs' or 'adam', not {optimizer!r}")

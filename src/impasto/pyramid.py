@@ -15,17 +15,15 @@ size adds the brushwork that the print needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .losses import LossTerms
+from .losses import Evaluation, LossTerms, Objective
 
 LOOK_SIZE = 512  # long side at which a run's look is set: the paper's size
-
-Objective = Callable[[Tensor], LossTerms]
 
 
 def levels(long_side: int, base: int | None = None) -> list[int]:
@@ -49,30 +47,27 @@ def shrink(image: Tensor, shape: tuple[int, int]) -> Tensor:
 
 class PyramidObjective:
     """The sum of `objectives`, each (objective, (height, width)) evaluated at the image shrunk
-    to its shape, with the gradient left in the image's `.grad`. One level at a time, so that
-    memory holds no more than the largest level's graph."""
+    to its shape; its gradient carried back through the shrinking. One level at a time, so
+    that memory holds no more than the largest level's graph."""
 
     def __init__(self, objectives: Sequence[tuple[Objective, tuple[int, int]]]) -> None:
         self.objectives = list(objectives)
 
-    def __call__(self, pixels: Tensor) -> LossTerms:
+    def __call__(self, pixels: Tensor) -> Evaluation:
+        pixels = pixels.detach()
         gradient = torch.zeros_like(pixels)
-        total = content = style = pixels.new_zeros(())
+        terms: LossTerms | None = None
         for objective, shape in self.objectives:
-            with torch.enable_grad():
-                source = pixels.detach().requires_grad_()
-                level = source if tuple(source.shape[-2:]) == shape else shrink(source, shape)
-                leaf = level.detach().requires_grad_()
-                terms = objective(leaf)  # whole: a graph to differentiate; in tiles: leaf.grad is set
-                if terms.total.requires_grad:
-                    terms.total.backward()
-                if level is source:
-                    gradient += leaf.grad
-                else:
-                    level.backward(leaf.grad)
-                    gradient += source.grad
-            total = total + terms.total.detach()
-            content = content + terms.content.detach()
-            style = style + terms.style.detach()
-        pixels.grad = gradient
-        return LossTerms(total=total, content=content, style=style)
+            if tuple(pixels.shape[-2:]) == shape:
+                evaluation = objective(pixels)
+                gradient += evaluation.gradient
+            else:
+                with torch.enable_grad():
+                    source = pixels.clone().requires_grad_()
+                    level = shrink(source, shape)
+                evaluation = objective(level.detach())
+                level.backward(evaluation.gradient)  # the shrinking's adjoint
+                gradient += source.grad
+            terms = evaluation.terms if terms is None else terms + evaluation.terms
+        assert terms is not None
+        return Evaluation(terms, gradient)

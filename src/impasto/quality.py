@@ -18,13 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image
+from torch import Tensor
 
-from . import images, normalization, weights
+from . import images
 from .losses import PerceptualLoss
+from .network import paper_network
+from .settings import DEFAULT_STYLE_LAYERS, RATIO
 from .vgg import VGG19
 
 CONTENT_LAYER = "conv4_2"
-STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+STYLE_LAYERS = DEFAULT_STYLE_LAYERS
 
 
 def mean_abs_laplacian(channel: np.ndarray) -> float:
@@ -72,21 +75,30 @@ class Distances:
     content: float  # L_content / M at conv4_2, to the photograph
     style: float  # L_style, to the painting
 
+    @property
+    def total(self) -> float:
+        """The default objective: α L_content / M + β L_style with α/β = RATIO."""
+        return RATIO * self.content + self.style
+
 
 class Yardstick:
     """The paper's distances of images to one photograph and one painting, each at the size of
-    the image measured (the photograph and the painting resized to its long side)."""
+    the image measured (the photograph and the painting resized to its long side), on
+    `network` (default: the paper's, in float32)."""
 
-    def __init__(self, photograph: images.ImageInput, painting: images.ImageInput) -> None:
+    def __init__(self, photograph: images.ImageInput, painting: images.ImageInput,
+                 network: VGG19 | None = None) -> None:  # fmt: skip
         self.photograph = images.read_image(photograph)
         self.painting = images.read_image(painting)
-        self.network = paper_network()
+        self.network = network if network is not None else paper_network()
         self._losses: dict[int, PerceptualLoss] = {}
 
-    def _loss(self, long_side: int) -> PerceptualLoss:
+    def loss(self, long_side: int) -> PerceptualLoss:
+        """The paper's loss (α = β = 1) at `long_side`, its targets computed once."""
         if long_side not in self._losses:
-            photo = images.to_tensor(images.resize_long_side(self.photograph, long_side))
-            painting = images.to_tensor(images.resize_long_side(self.painting, long_side))
+            device = next(self.network.parameters()).device
+            photo = images.to_tensor(images.resize_long_side(self.photograph, long_side), device)
+            painting = images.to_tensor(images.resize_long_side(self.painting, long_side), device)
             with torch.no_grad():
                 content = self.network(photo, [CONTENT_LAYER])
                 style = PerceptualLoss.gram_targets(self.network(painting, STYLE_LAYERS))
@@ -95,15 +107,13 @@ class Yardstick:
         return self._losses[long_side]
 
     @torch.no_grad()
-    def __call__(self, image: Image.Image) -> Distances:
-        loss = self._loss(max(image.size))
-        terms = loss(self.network(images.to_tensor(images.to_rgb(image)), loss.layers))
+    def measure(self, image: Tensor) -> Distances:
+        """The distances of an RGB image tensor (1, 3, H, W) in [0, 1]."""
+        loss = self.loss(max(image.shape[-2:]))
+        device = next(self.network.parameters()).device
+        terms = loss(self.network(image.to(device, torch.float32), loss.layers))
         return Distances(terms.content.item(), terms.style.item())
 
-
-def paper_network(device: torch.device | str = "cpu") -> VGG19:
-    """The paper's network in float32: the default weights, normalised, average pooling."""
-    source = weights.resolve()
-    parameters = weights.load(source)
-    factors = normalization.scales_for(source, parameters)
-    return VGG19(parameters, source.convention, "avg", "conv5_1", factors).to(device)
+    def __call__(self, image: Image.Image) -> Distances:
+        """The distances of a picture (as it was saved: 8-bit, clamped)."""
+        return self.measure(images.to_tensor(images.to_rgb(image)))

