@@ -186,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     reproduction.add_argument("--device", choices=DEVICES, default="auto",
                               help="where to compute")  # fmt: skip
 
+    serve = commands.add_parser("serve", help="a web page for painting from a browser")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, "
+                       "this machine only; 0.0.0.0 for every network)")
+    serve.add_argument("--port", type=_reader(_positive_whole), default=7860, help="(default: 7860)")
+    serve.add_argument("--max-size", type=_reader(_positive_whole), default=1024, metavar="N",
+                       help="the largest output a visitor may ask for, in px (default: 1024)")
+    serve.add_argument("--device", choices=DEVICES, default="auto", help="where to compute (default: auto)")
+
     weights_command = commands.add_parser("weights", help="where VGG19's weights come from")
     actions = weights_command.add_subparsers(dest="action", required=True, parser_class=_Parser)
     actions.add_parser("fetch", help="put the full-precision weights in the cache (about 75 MB)")
@@ -202,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _weights(arguments["action"])
         if command == "reproduce":
             return _reproduce(arguments)
+        if command == "serve":
+            return _serve(arguments)
         return _paint(arguments)
     except SettingError as error:
         print(f"impasto: error: {flag(error.parameter)} {error.detail}", file=sys.stderr)
@@ -334,6 +344,15 @@ def _reproduce(arguments: dict[str, Any]) -> int:
     except OSError:
         raise ImpastoError(f"{out}: cannot write a report in this folder") from None
     reproduce.reproduce(names, out, scope, log=lambda line: print(line, file=sys.stderr))
+    return 0
+
+
+def _serve(arguments: dict[str, Any]) -> int:
+    try:
+        from . import web
+    except ImportError as missing:
+        raise ImpastoError(f"the web page needs {missing.name}: pip install 'impasto[web]'") from None
+    web.serve(arguments["host"], arguments["port"], arguments["max_size"], arguments["device"])
     return 0
 
 
