@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from impasto import normalization, weights
+from impasto import cli, normalization, weights
 from impasto.images import read_image, resize_long_side, to_tensor
 from impasto.vgg import VGG19
 
@@ -65,3 +65,13 @@ def raw_network(default_source, default_parameters) -> VGG19:
 
 def photo(path: Path, size: int):
     return to_tensor(resize_long_side(read_image(path), size))
+
+
+def run_cli(*arguments, capsys) -> tuple[int, str, str]:
+    """`impasto ARGUMENTS` in this process: its exit status, stdout and stderr."""
+    try:
+        status = cli.main([str(a) for a in arguments])
+    except SystemExit as exit:  # argparse's own refusals
+        status = exit.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err

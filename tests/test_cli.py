@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import STARRY_NIGHT, TUBINGEN
+from conftest import run_cli as run
 from PIL import Image
 
 import impasto
@@ -22,16 +23,6 @@ from impasto.objective import WholeImage
 from impasto.settings import Settings
 
 COMMAND = Path(sys.executable).parent / "impasto"  # the installed console script
-
-
-def run(*arguments, capsys):
-    status = None
-    try:
-        status = cli.main([str(a) for a in arguments])
-    except SystemExit as exit:  # argparse's own refusals
-        status = exit.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_transfer_writes_the_image_and_intermediates(tmp_path, capsys):

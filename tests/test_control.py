@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
-from conftest import STARRY_NIGHT, TUBINGEN
+from conftest import STARRY_NIGHT, TUBINGEN, run_cli
 from PIL import Image
 
 import impasto
-from impasto import cli, color, images
+from impasto import color, images
 from impasto.losses import PerceptualLoss, guided_gram
 from impasto.settings import DEFAULT_STYLE_LAYERS
 
@@ -163,23 +163,15 @@ def test_total_variation_smooths_the_result(plain):
     assert roughness(smooth) < 0.8 * roughness(plain)
 
 
-def run_cli(arguments, capsys):
-    try:
-        status = cli.main([str(a) for a in arguments])
-    except SystemExit as exit:
-        status = exit.code
-    return status, capsys.readouterr().err
-
-
 def test_command_line_takes_several_styles_masks_and_scales(tmp_path, capsys):
     """The command's picture is the API's with the same options, which differs from the
     picture without them: none of the options was dropped on the way."""
     mask = halves_mask(tmp_path / "m.png")
     output = tmp_path / "out.png"
-    status, err = run_cli(["transfer", TUBINGEN, "--style", STARRY_NIGHT, KANDINSKY,
-                           "--style-blend", "0.7,0.3", "--content-mask", mask, "--style-mask", "red", "blue",
-                           "--scales", "32,64", "--preserve-color", "luminance", "--tv-weight", "1",
-                           "--iterations", 3, "--seed", 5, "-o", output, "--quiet"], capsys)  # fmt: skip
+    status, _, err = run_cli("transfer", TUBINGEN, "--style", STARRY_NIGHT, KANDINSKY, "--style-blend",
+                             "0.7,0.3", "--content-mask", mask, "--style-mask", "red", "blue", "--scales",
+                             "32,64", "--preserve-color", "luminance", "--tv-weight", "1", "--iterations", 3,
+                             "--seed", 5, "-o", output, "--quiet", capsys=capsys)  # fmt: skip
     assert status == 0, err
     options = dict(style_blend=(0.7, 0.3), content_mask=mask, style_mask=("red", "blue"), scales=(32, 64),
                    preserve_color="luminance", tv_weight=1.0, iterations=3, seed=5)  # fmt: skip
@@ -211,7 +203,7 @@ def test_command_line_takes_several_styles_masks_and_scales(tmp_path, capsys):
 )
 def test_bad_control_input_gets_one_line_and_status_2(tmp_path, capsys, arguments, message):
     output = tmp_path / "out.png"
-    status, err = run_cli(["transfer", TUBINGEN, STARRY_NIGHT, "-o", output, "--iterations", 2, "--size", 32,
-                           *arguments], capsys)  # fmt: skip
+    status, _, err = run_cli("transfer", TUBINGEN, STARRY_NIGHT, "-o", output, "--iterations", 2,
+                             "--size", 32, *arguments, capsys=capsys)  # fmt: skip
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not output.exists()

@@ -27,6 +27,7 @@ from .hardware import DEVICES, PRECISIONS
 from .optimize import Iterate
 from .painter import Interrupted, Painter, Result
 from .settings import Settings, fields_for
+from .video import Progress, Stopped, VideoSettings, paint_video
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -72,10 +73,10 @@ def _reader(parse: Any) -> Any:
     return read
 
 
-def _add_settings(parser: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
-    """One option per field of Settings that applies to runs with these inputs; an option not
-    given is left to Settings' default."""
-    for field in fields_for(inputs):
+def _add_settings(parser: argparse.ArgumentParser, fields: Sequence[dataclasses.Field]) -> None:
+    """One option per field (of Settings, or of VideoSettings), then the Painter's; an option
+    not given is left to the field's default."""
+    for field in fields:
         meta = field.metadata
         if field.name == "normalize":
             parser.add_argument(flag("normalize"), dest="normalize", action="store_false",
@@ -153,7 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in (("transfer", transfer), ("content", content), ("texture", texture)):
         command.set_defaults(inputs=COMMANDS[name])
         _add_run_options(command)
-        _add_settings(command, COMMANDS[name])
+        _add_settings(command, fields_for(COMMANDS[name]))
+
+    clip = commands.add_parser("video", help="paint a video, or a folder of frames, without flicker "
+                               "(optical flow, Ruder et al.); stopped, the same command goes on")  # fmt: skip
+    clip.add_argument("source", metavar="INPUT", help="a video file, or a folder of numbered frames")
+    clip.add_argument("paintings", nargs="+", metavar="STYLE", help="the painting(s)")
+    clip.add_argument("-o", "--output", required=True, metavar="OUT", help="a video file (.mp4, .mov, .mkv, "
+                      ".webm, .avi, .gif) or a folder for the frames (frame_000001.png, ...)")  # fmt: skip
+    clip.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    _add_settings(clip, [*fields_for(COMMANDS["transfer"]), *dataclasses.fields(VideoSettings)])
 
     quick, paper = reproduce.QUICK, reproduce.PAPER
     reproduction = commands.add_parser("reproduce", help="regenerate the paper's figures as contact sheets "
@@ -212,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reproduce(arguments)
         if command == "serve":
             return _serve(arguments)
+        if command == "video":
+            return _video(arguments)
         return _paint(arguments)
     except SettingError as error:
         print(f"impasto: error: {flag(error.parameter)} {error.detail}", file=sys.stderr)
@@ -303,6 +315,54 @@ def _refuse_overwriting_an_input(
         if isinstance(item, str | os.PathLike) and os.path.exists(item) and output.exists():
             if os.path.samefile(item, output):
                 raise ImpastoError(f"{output}: is one of the run's inputs; give another output file")
+
+
+def _video(arguments: dict[str, Any]) -> int:
+    """Paint a clip frame by frame, with a progress bar over frames; Ctrl-C keeps the finished
+    frames, and the same command goes on from there."""
+    quiet, output = arguments.pop("quiet"), Path(arguments.pop("output"))
+    engine = {name: arguments.pop(name) for name in ENGINE}
+    source, paintings = arguments.pop("source"), arguments.pop("paintings")
+    names = {field.name for field in dataclasses.fields(VideoSettings)}
+    chosen = VideoSettings(**{name: arguments.pop(name) for name in names & set(arguments)})
+    settings = Settings(**arguments)
+    _refuse_overwriting_an_input(output, [source, *paintings], settings, engine["weights"])
+    bar = _FrameBar(quiet)
+    try:
+        note = paint_video(Painter(**engine), source, paintings, output, settings, chosen, progress=bar)
+    except Stopped as stopped:
+        bar.close()
+        print(f"impasto: stopped after {stopped.done} of {stopped.total} frames, which are kept; "
+              "run the same command again to go on", file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
+    bar.close()
+    if not quiet:
+        print(f"impasto: wrote {output}" + (f"; {note}" if note else ""), file=sys.stderr)
+    return 0
+
+
+class _FrameBar:
+    """A progress bar over a clip's frames; those already painted (a resumed run) count as
+    done without making the time left look shorter."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.skipped = 0
+        self.bar: tqdm | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.skipped:
+            self.skipped += 1
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=progress.frames, initial=self.skipped, unit="frame", file=sys.stderr,
+                            disable=self.quiet, dynamic_ncols=True, leave=False)  # fmt: skip
+        self.bar.update(1)
+        self.bar.set_postfix(last=f"{progress.seconds:.1f} s", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _out_of_memory(error: BaseException) -> bool:

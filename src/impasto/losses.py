@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .color import chrominance
+from .color import chrominance, luminance
 
 
 def flatten(features: Tensor) -> Tensor:
@@ -90,6 +90,32 @@ def guided_gram(features: Tensor, region_maps: Tensor | None) -> Tensor:
     return gram_sums(features, region_maps) / region_sizes(region_maps, positions).to(features)
 
 
+@dataclass(frozen=True)
+class Temporal:
+    """The temporal loss of Ruder, Dosovitskiy & Brox (2016) for one video frame: earlier
+    stylised frames warped to this one by the optical flow (`frames`, (1, 3, H, W) each) and
+    the weight of each of their pixels (`weights`, (1, 1, H, W), 0 where the flow cannot be
+    trusted). L_temporal = `weight` × Σ_j (1/D) Σ_k c_jk (x_k − ω_jk)², D = H·W·C."""
+
+    frames: tuple[Tensor, ...]
+    weights: tuple[Tensor, ...]
+    weight: float
+
+    def at(self, height: int, width: int) -> Temporal:
+        """The same at another size (the frames and weights resized by area)."""
+        if tuple(self.frames[0].shape[-2:]) == (height, width):
+            return self
+        resize = lambda t: F.interpolate(t, size=(height, width), mode="area")  # noqa: E731
+        return Temporal(tuple(map(resize, self.frames)), tuple(map(resize, self.weights)), self.weight)
+
+    def __call__(self, image: Tensor) -> Tensor:
+        loss = image.new_zeros(())
+        for frame, weights in zip(self.frames, self.weights, strict=True):
+            target = frame.to(image) if image.shape[1] == frame.shape[1] else luminance(frame.to(image))
+            loss = loss + (weights.to(image) * (image - target) ** 2).mean()
+        return self.weight * loss
+
+
 def total_variation(image: Tensor) -> Tensor:
     """Mean squared difference between neighbouring pixels: a smoothness prior, size-free."""
     across = (image[..., :, 1:] - image[..., :, :-1]).pow(2).mean()
@@ -138,7 +164,8 @@ class PerceptualLoss:
     E_l when the painting and the output have the same size, and it stays meaningful when they
     do not. `regions` are the output's (R, H, W) region maps, `tv_weight` weighs a total
     variation term on the image and `color_tv_weight` one on its colour channels alone (YIQ's
-    I and Q; see start.py for why the fast recipe uses it).
+    I and Q; see start.py for why the fast recipe uses it), and `temporal` adds a video
+    frame's temporal loss (video.py).
     """
 
     def __init__(
@@ -151,6 +178,7 @@ class PerceptualLoss:
         regions: Tensor | None = None,
         tv_weight: float = 0.0,
         color_tv_weight: float = 0.0,
+        temporal: Temporal | None = None,
     ) -> None:
         self.content_targets = dict(content_targets)
         self.style_targets = dict(style_targets)
@@ -161,6 +189,7 @@ class PerceptualLoss:
         self.shares = None if regions is None else regions.mean(dim=(1, 2))
         self.tv_weight = tv_weight
         self.color_tv_weight = color_tv_weight
+        self.temporal = temporal
         self._maps: dict[tuple[int, int], Tensor] = {}  # region maps per layer resolution
 
     @staticmethod
@@ -213,12 +242,14 @@ class PerceptualLoss:
         return self.combine(content, style, image)
 
     def combine(self, content: Tensor, style: Tensor, image: Tensor | None) -> LossTerms:
-        """α L_content + β L_style (+ the total variation terms on `image`)."""
+        """α L_content + β L_style (+ the total variation and temporal terms on `image`)."""
         total = self.content_weight * content + self.style_weight * style
         if self.tv_weight and image is not None:
             total = total + self.tv_weight * total_variation(image)
         if self.color_tv_weight and image is not None and image.shape[1] == 3:
             total = total + self.color_tv_weight * total_variation(chrominance(image))
+        if self.temporal is not None and image is not None:
+            total = total + self.temporal(image)
         return LossTerms(total=total, content=content, style=style)
 
 

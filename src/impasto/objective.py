@@ -40,11 +40,11 @@ class WholeImage:
         return Evaluation(terms.detach(), image.grad)
 
 
-def at_size(targets: Targets, width: int, height: int, tile: int | None) -> Objective:
+def at_size(targets: Targets, width: int, height: int, tile: int | None, temporal: bool = True) -> Objective:
     """The paper's objective for an image of width x height, whole or in tiles of `tile` px
-    where the image is larger than a tile."""
+    where the image is larger than a tile (with a video frame's temporal term, if `temporal`)."""
     tile = tile if tile is not None and tile < max(width, height) else None
-    loss = targets.loss(width, height, tile)
+    loss = targets.loss(width, height, tile, temporal)
     if tile is not None:
         return tiles.TiledObjective(targets.network, loss, targets.network_input, tile)
     return WholeImage(targets.network, loss, targets.network_input)
@@ -57,5 +57,5 @@ def for_scale(targets: Targets, scale: Scale, tile: int | None) -> Objective:
         return objective
     levels = [(objective, (scale.height, scale.width))]
     for width, height in scale.level_shapes(targets.inputs.reference.size):
-        levels.append((at_size(targets, width, height, tile), (height, width)))
+        levels.append((at_size(targets, width, height, tile, temporal=False), (height, width)))
     return PyramidObjective(levels)

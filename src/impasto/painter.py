@@ -37,6 +37,7 @@ from .errors import ImpastoError, SettingError
 from .hardware import resolve_device, resolve_precision
 from .images import ImageInput
 from .inputs import Inputs
+from .losses import Temporal
 from .network import build as build_network
 from .optimize import Iterate, descend
 from .schedule import Scale, lbfgs_pairs, schedule
@@ -144,12 +145,14 @@ class Painter:
         return self._networks[key]
 
     def paint(self, content: ImageInput | None, style: Style, settings: Settings | None = None, *,
-              callback: Callback | None = None, cancel: Cancel | None = None) -> Result:  # fmt: skip
+              callback: Callback | None = None, cancel: Cancel | None = None,
+              temporal: Temporal | None = None) -> Result:  # fmt: skip
         """`content` painted in the style of `style` (one painting or several); either may be
         None, for a texture (style alone) or a reconstruction (content alone). `callback`
         sees every iterate; once `cancel` is set, the run stops and returns the best image so
-        far. Ctrl-C raises `Interrupted`, which holds the same."""
-        run = self.iterate(content, style, settings, cancel=cancel)
+        far. Ctrl-C raises `Interrupted`, which holds the same. `temporal`: a video frame's
+        temporal loss (video.py)."""
+        run = self.iterate(content, style, settings, cancel=cancel, temporal=temporal)
         try:
             for iterate in run:
                 if callback is not None:
@@ -161,13 +164,14 @@ class Painter:
         return run.result
 
     def iterate(self, content: ImageInput | None, style: Style, settings: Settings | None = None, *,
-                cancel: Cancel | None = None) -> Run:  # fmt: skip
+                cancel: Cancel | None = None, temporal: Temporal | None = None) -> Run:  # fmt: skip
         """The run of `paint` as an iterator of its iterates, with `.result` (the best image
-        so far, at any point). Its inputs are read and checked, and its memory planned, now."""
+        so far, at any point). Its inputs are read and checked, and its memory planned, now.
+        `temporal`: a video frame's temporal loss (video.py)."""
         settings = settings or Settings()
         inputs = Inputs.read(content, style, settings)
         scales, plan = self._plan(inputs, settings)
-        return Run(self, inputs, settings, scales, plan, cancel)
+        return Run(self, inputs, settings, scales, plan, cancel, temporal)
 
     def estimate(
         self, content: ImageInput | None, style: Style, settings: Settings | None = None
@@ -230,7 +234,8 @@ class Run:
     and yields every iterate; `result` is the best image so far at any point."""
 
     def __init__(self, painter: Painter, inputs: Inputs, settings: Settings, scales: tuple[Scale, ...],
-                 plan: memory.Plan, cancel: Cancel | None) -> None:  # fmt: skip
+                 plan: memory.Plan, cancel: Cancel | None,
+                 temporal: Temporal | None = None) -> None:  # fmt: skip
         self.painter = painter
         self.inputs = inputs
         self.settings = settings
@@ -240,7 +245,7 @@ class Run:
         self.seed = settings.seed if settings.seed is not None else random.randrange(2**32)
         self.network = painter.network(settings.pooling, settings.normalize)
         self.targets = Targets(self.network, (settings.pooling, settings.normalize), inputs, settings,
-                               painter.cache)  # fmt: skip
+                               painter.cache, temporal)  # fmt: skip
         self.losses: list[tuple[float, float, float]] = []
         self.finished = False
         self._best: tuple[float, Tensor, tuple[float, float], int] | None = None  # loss, pixels, terms, scale
@@ -323,8 +328,11 @@ class Run:
             return start.white_noise(shape, generator)
         if settings.init == "noise":
             return start.luminance_start(shape, self.targets.roughness(scale.long_side), generator)
-        chosen = {"content": self.inputs.photograph, "style": self.inputs.paintings[0].image
-                  if self.inputs.paintings else None}.get(settings.init, self.inputs.start)  # fmt: skip
+        chosen = self.inputs.start
+        if settings.init == "content":
+            chosen = self.inputs.photograph
+        elif settings.init == "style":
+            chosen = self.inputs.paintings[0].image
         assert chosen is not None  # Inputs.read has checked
         image = images.to_tensor(chosen.resize((scale.width, scale.height), Image.Resampling.LANCZOS))
         return color.luminance(image) if settings.luminance_only else image

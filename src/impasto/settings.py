@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from PIL import Image
+
 from .errors import ImpastoError, SettingError
 from .images import ImageInput
 from .masks import parse_color
@@ -48,7 +50,7 @@ RECIPE_COLOR_TV_WEIGHT = {"fast": 0.02, "paper": 0.0}
 LARGEST_SEED = 2**63 - 1
 
 
-def _option(
+def option(
     default: Any,
     help: str,
     *,
@@ -103,21 +105,21 @@ def _parts(text: str) -> list[str]:
 class Settings:
     """The options of one run (see each field's help, or `impasto transfer --help`)."""
 
-    size: int = _option(
+    size: int = option(
         None,
         "long side of the output in pixels; the painting is rescaled to the same "
         "long side (default: 512, or the last of the scales)",
         metavar="N",
         parse=whole,
     )
-    recipe: Recipe = _option(
+    recipe: Recipe = option(
         "fast",
         "fast: coarse to fine from 128 px, 50 iterations at the output size "
         "and up to 200 at coarser ones, the same look at any size, clean pictures; "
         "paper: the plain method, one size, white noise",
         choices=RECIPES,
     )
-    iterations: int | None = _option(
+    iterations: int | None = option(
         None,
         "evaluations of the loss and its gradient (one forward and "
         "backward pass each) at each scale (default: the recipe's; paper: "
@@ -125,67 +127,67 @@ class Settings:
         metavar="K",
         parse=whole,
     )
-    scales: tuple[int, ...] | None = _option(
+    scales: tuple[int, ...] | None = option(
         None,
         "coarse to fine: optimise at each size in turn (the iterations at each); the last is the output size",
         metavar="N,...",
         parse=wholes,
     )
-    octaves: int | None = _option(
+    octaves: int | None = option(
         None,
         "coarse to fine over K sizes, each half the next, ending at the output size",
         metavar="K",
         parse=whole,
     )
-    ratio: float | None = _option(
+    ratio: float | None = option(
         None,
         f"α/β, content weight over style weight (default: {RATIO:g}, that is α = 1e-3, β = 1)",
         metavar="R",
         parse=number,
         needs=("content", "style"),
     )
-    content_weight: float | None = _option(
+    content_weight: float | None = option(
         None,
         f"α, instead of the ratio (default: {RATIO:g})",
         metavar="A",
         parse=number,
         needs=("content", "style"),
     )
-    style_weight: float | None = _option(
+    style_weight: float | None = option(
         None, "β, instead of the ratio (default: 1)", metavar="B", parse=number, needs=("content", "style")
     )
-    content_layers: tuple[str, ...] = _option(
+    content_layers: tuple[str, ...] = option(
         ("conv4_2",), "layers of the content representation", metavar="L,...", parse=names, needs=("content",)
     )
-    style_layers: tuple[str, ...] = _option(
+    style_layers: tuple[str, ...] = option(
         DEFAULT_STYLE_LAYERS,
         "layers of the style representation",
         metavar="L,...",
         parse=names,
         needs=("style",),
     )
-    style_layer_weights: tuple[float, ...] | None = _option(
+    style_layer_weights: tuple[float, ...] | None = option(
         None,
         "w_l per style layer (default: equal, summing to 1)",
         metavar="W,...",
         parse=numbers,
         needs=("style",),
     )
-    style_scale: float = _option(
+    style_scale: float = option(
         1.0,
         "rescale the painting by S after matching the output's size",
         metavar="S",
         parse=number,
         needs=("style",),
     )
-    style_blend: tuple[float, ...] | None = _option(
+    style_blend: tuple[float, ...] | None = option(
         None,
         "with several paintings: how much of each (normalised to sum to 1; default: equal)",
         metavar="W,...",
         parse=numbers,
         needs=("style",),
     )
-    preserve_color: str | None = _option(
+    preserve_color: str | None = option(
         None,
         "keep the photograph's colours: transfer in luminance "
         "only, or give the paintings the photograph's colour histogram "
@@ -193,32 +195,32 @@ class Settings:
         choices=PRESERVE_COLORS,
         needs=("content", "style"),
     )
-    color_match: str = _option(
+    color_match: str = option(
         "cholesky",
         "the linear colour map of preserve_color histogram",
         choices=COLOR_MATCHES,
         needs=("content", "style"),
     )
-    content_mask: ImageInput | None = _option(
+    content_mask: ImageInput | None = option(
         None, "regions of the output, as a few flat colours", metavar="MASK", needs=("content", "style")
     )
-    style_mask: tuple[ImageInput | str, ...] | None = _option(
+    style_mask: tuple[ImageInput | str, ...] | None = option(
         None,
         "one per painting: its regions (a mask), or a colour for all of it",
         metavar="MASK|COLOR",
         many=True,
         needs=("content", "style"),
     )
-    fine_style: ImageInput | None = _option(
+    fine_style: ImageInput | None = option(
         None,
         "take the fine texture (conv1_1, conv2_1) from this painting, the coarse structure from the style",
         metavar="PAINTING",
         needs=("style",),
     )
-    tv_weight: float = _option(
+    tv_weight: float = option(
         0.0, "weight of a total variation (smoothness) term", metavar="T", parse=number
     )
-    color_tv_weight: float | None = _option(
+    color_tv_weight: float | None = option(
         None,
         "weight of a total variation term on the colour "
         "channels alone, relative to the painting's: no colour grain, "
@@ -227,35 +229,35 @@ class Settings:
         metavar="T",
         parse=number,
     )
-    init: str = _option(
+    init: str | os.PathLike[str] | Image.Image = option(
         "noise",
-        "starting image: noise, content, style or the path of an image",
+        "starting image: noise, content, style or the path of an image (from Python, also an image)",
         metavar="noise|content|style|PATH",
     )
-    noise: Noise | None = _option(
+    noise: Noise | None = option(
         None,
         "the start's noise: white (the paper's) or luminance (faint coarse "
         "colour noise, fine noise in luminance only, as rough as the painting, at "
         "every scale; default: the recipe's, fast luminance, paper white)",
         choices=NOISES,
     )
-    seed: int | None = _option(
+    seed: int | None = option(
         None,
         "random seed (default: drawn, and reported); on a CPU, the same seed repeats a run exactly",
         metavar="S",
         parse=whole,
     )
-    optimizer: str = _option("lbfgs", "optimiser", choices=OPTIMIZERS)
-    pooling: str = _option("avg", "pooling layers: average (the paper) or max", choices=POOLINGS)
-    normalize: bool = _option(True, "use the paper's normalised network (each filter's mean response 1)")
-    max_memory: str | int | None = _option(
+    optimizer: str = option("lbfgs", "optimiser", choices=OPTIMIZERS)
+    pooling: str = option("avg", "pooling layers: average (the paper) or max", choices=POOLINGS)
+    normalize: bool = option(True, "use the paper's normalised network (each filter's mean response 1)")
+    max_memory: str | int | None = option(
         None,
         "memory the run may use, such as 8G; a size that does not "
         "fit whole runs in tiles (default: 90% of the memory available "
         "now)",
         metavar="SIZE",
     )
-    tile: int | None = _option(None, "optimise in tiles of N px (rounded up to a multiple of 16, plus a "
+    tile: int | None = option(None, "optimise in tiles of N px (rounded up to a multiple of 16, plus a "
                                "margin) whatever the memory: the result of the whole image, in less memory "
                                "and more time", metavar="N", parse=whole)  # fmt: skip
 
@@ -417,8 +419,8 @@ def _validate(settings: Settings) -> None:
                 raise SettingError("style_mask", f"{mask!r} is neither a file nor a colour")
     _weight(settings, "tv_weight")
     _weight(settings, "color_tv_weight")
-    if not isinstance(settings.init, str | os.PathLike):
-        raise SettingError("init", f"must be noise, content, style or a path, not {settings.init!r}")
+    if not isinstance(settings.init, str | os.PathLike | Image.Image):
+        raise SettingError("init", f"must be noise, content, style, a path or an image, not {settings.init}")
     _choice(settings, "noise", (None, *NOISES))
     seed = settings.seed
     if seed is not None and (

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from . import color, images, masks, start, tiles
 from .inputs import Inputs, Painting, digest
-from .losses import PerceptualLoss
+from .losses import PerceptualLoss, Temporal
 from .settings import Settings
 from .vgg import VGG19
 
@@ -67,6 +67,7 @@ class Targets:
     inputs: Inputs
     settings: Settings
     cache: TargetCache
+    temporal: Temporal | None = None  # a video frame's temporal loss, at the output's size
 
     @property
     def device(self) -> torch.device:
@@ -78,9 +79,10 @@ class Targets:
             return color.grey_to_rgb(image if image.shape[1] == 1 else color.luminance(image))
         return image
 
-    def loss(self, width: int, height: int, tile: int | None) -> PerceptualLoss:
+    def loss(self, width: int, height: int, tile: int | None, temporal: bool = True) -> PerceptualLoss:
         """The paper's loss for an output of width x height, against the photograph and the
-        paintings at that size; their responses computed in tiles of `tile` px if given."""
+        paintings at that size; their responses computed in tiles of `tile` px if given; with
+        the temporal term, resized, unless `temporal` is False (a pyramid's smaller copy)."""
         settings = self.settings
         photo = self.photograph(width, height)
         regions, colors = None, [None]
@@ -105,8 +107,9 @@ class Targets:
         color_tv_weight = 0.0
         if settings.color_tv and not settings.luminance_only:
             color_tv_weight = settings.color_tv / max(self.color_roughness(max(width, height)), 1e-8)
+        frame = self.temporal.at(height, width) if self.temporal is not None and temporal else None
         return PerceptualLoss(content_targets, style_targets, alpha, beta, settings.style_layer_weight_map,
-                              regions, settings.tv_weight, color_tv_weight)  # fmt: skip
+                              regions, settings.tv_weight, color_tv_weight, frame)  # fmt: skip
 
     def photograph(self, width: int, height: int) -> Tensor:
         """The reference image (the photograph, else the first painting) at width x height."""
