@@ -206,7 +206,8 @@ def main() -> None:
     for weight in map(float, args.temporal_weight.split(",")):
         for later in map(int, args.later_iterations.split(",")):
             reach = tuple(int(j) for j in args.temporal_frames.split(","))
-            extra = {"temporal_weight": weight, "later_iterations": later, "temporal_frames": list(reach)}
+            extra = {"temporal_weight": weight, "later_iterations": later, "temporal_frames": list(reach),
+                     "warp": "lanczos"}  # flow.warp(sharp=True); earlier rows were bilinear
             name = f"w{weight:g}_k{later}_j{'-'.join(map(str, reach))}"
             folder = out / f"temporal_{args.size}x{args.frames}_{name}"
             last = folder

@@ -75,7 +75,7 @@ class VideoSettings:
         parse=wholes,
     )
     later_iterations: int = option(
-        50, "iterations of each frame after the first (which takes the recipe's)", metavar="K", parse=whole
+        25, "iterations of each frame after the first (which takes the recipe's)", metavar="K", parse=whole
     )
     start: float = option(0.0, "where to begin, in seconds", metavar="SECONDS", parse=number)
     duration: float | None = option(
@@ -224,7 +224,7 @@ def _temporal(
         backward = flow.flow(current, earlier)  # this frame -> the earlier one
         forward = flow.flow(earlier, current)
         painted = np.asarray(images.read_image(frame_path(folder, index + 1 - back)), dtype=np.float32) / 255
-        warped.append(flow.warp(painted, backward, fill=MEAN_PIXEL))
+        warped.append(np.clip(flow.warp(painted, backward, fill=MEAN_PIXEL, sharp=True), 0, 1))
         weights.append(flow.reliability(backward, forward))
     weights = flow.closest_first(weights)
     as_tensor = lambda array: torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)  # noqa: E731
