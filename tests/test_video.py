@@ -242,12 +242,12 @@ def test_bad_input_gets_one_line_and_status_2(tmp_path, capsys):
     good = write_clip(tmp_path / "good.mp4", 2)
     unknown = tmp_path / "unknown.mp4"  # the codec's name changed to one no decoder has
     unknown.write_bytes(good.read_bytes().replace(b"avc1", b"zzzz"))
-    (tmp_path / "no frames").mkdir()
+    (tmp_path / "empty").mkdir()
     cases = [
         (text, tmp_path / "a.mp4", "not a video that FFmpeg can read"),
         (empty, tmp_path / "b.mp4", "no frames"),
         (unknown, tmp_path / "c.mp4", "codec that FFmpeg cannot decode"),
-        (tmp_path / "no frames", tmp_path / "d.mp4", "no frames"),
+        (tmp_path / "empty", tmp_path / "d.mp4", "no frames"),
         (tmp_path / "missing.mp4", tmp_path / "e.mp4", "no such file"),
         (good, tmp_path / "f.xyz", "cannot write a video as '.xyz'"),
         (good, tmp_path / "no such folder" / "g.mp4", "does not exist"),
@@ -258,9 +258,16 @@ def test_bad_input_gets_one_line_and_status_2(tmp_path, capsys):
         status, _, err = run_cli("video", source, STARRY_NIGHT, "-o", output, "--size", SIZE, capsys=capsys)
         assert status == 2 and message in err and len(err.strip().splitlines()) == 1, (source, err)
     assert good.read_bytes() and not (tmp_path / "a.mp4").exists()
-    status, _, err = run_cli("video", good, STARRY_NIGHT, "-o", tmp_path / "h.mp4", "--temporal-frames", "0",
-                      capsys=capsys)  # fmt: skip
-    assert status == 2 and err.startswith("impasto: error: --temporal-frames ")
+    for option in (["--temporal-frames", "0"], ["--temporal-frames", "2,4"], ["--fps", "30"]):
+        status, _, err = run_cli("video", good, STARRY_NIGHT, "-o", tmp_path / "h.mp4", *option,
+                                 capsys=capsys)  # fmt: skip
+        assert status == 2 and err.startswith(f"impasto: error: {option[0]} "), err
+    mixed = panned_frames(tmp_path / "mixed", 2)
+    Image.new("RGB", (40, 40)).save(mixed / "frame_0003.png")
+    status, _, err = run_cli("video", mixed, STARRY_NIGHT, "-o", tmp_path / "i", "--size", SIZE,
+                             "--iterations", 2, "--later-iterations", 1, capsys=capsys)  # fmt: skip
+    assert status == 2 and "frame 3 (frame_0003.png) is 40x40" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "i").exists() or not list((tmp_path / "i").glob("frame_*"))  # before any work
 
 
 def test_a_folder_of_frames_is_read_in_numeric_order_from_a_start_time(tmp_path):

@@ -63,24 +63,26 @@ def inside(field: np.ndarray) -> np.ndarray:
     return (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
 
 
-def reliability(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """Weights in [0, 1] (H, W) of the pixels of A whose flow `forward` (A to B) is trusted,
-    checked against `backward` (B to A); see the module's description."""
-    returned = warp(backward, forward)  # ŵ: B's flow back, at x + w
-    motion = np.sum(forward**2, axis=2)
-    disagreement = np.sum((forward + returned) ** 2, axis=2)
+def reliability(there: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Weights in [0, 1] (H, W) of the pixels of A whose flow `there` (A to B) is trusted,
+    checked against `back` (B to A); see the module's description."""
+    returned = warp(back, there)  # ŵ: B's flow back, at x + w
+    motion = np.sum(there**2, axis=2)
+    disagreement = np.sum((there + returned) ** 2, axis=2)
     disoccluded = disagreement >= 0.01 * (motion + np.sum(returned**2, axis=2)) + 0.5
-    du_dy, du_dx = np.gradient(forward[..., 0])
-    dv_dy, dv_dx = np.gradient(forward[..., 1])
+    du_dy, du_dx = np.gradient(there[..., 0])
+    dv_dy, dv_dx = np.gradient(there[..., 1])
     boundary = du_dx**2 + du_dy**2 + dv_dx**2 + dv_dy**2 > 0.01 * motion + 0.002
-    weights = (~disoccluded & ~boundary & inside(forward)).astype(np.float32)
+    weights = (~disoccluded & ~boundary & inside(there)).astype(np.float32)
     return cv2.GaussianBlur(weights, (0, 0), SMOOTHING)
 
 
 def closest_first(weights: list[np.ndarray]) -> list[np.ndarray]:
-    """Long-term weights (Ruder et al.): `weights` of earlier frames, the closest first, each
-    reduced by the weights already given to closer frames, so that a pixel is held to the
-    nearest earlier frame in which it was visible."""
+    """Long-term weights: `weights` of earlier frames, the closest first, each reduced by the
+    weights already given to closer frames, so that a pixel is held to the nearest earlier
+    frame in which it was visible. Ruder et al. subtract the closer frames' own weights; this
+    subtracts what was given, which is the same for weights of 0 and 1 and never negative
+    between (their weights are smoothed too)."""
     given = np.zeros_like(weights[0])
     kept = []
     for weight in weights:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import images
-from .errors import ImpastoError
+from .errors import ImpastoError, SettingError
 from .paths import replacing
 
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -53,14 +53,20 @@ class Clip:
         return self.source.is_file()
 
     def frames(self) -> Iterator[Image.Image]:
-        """The clip's frames in order, as RGB images."""
+        """The clip's frames in order, as RGB images, all of the first one's size."""
         if self.is_video:
-            yield from (
-                frame.to_image().convert("RGB") for frame in _decoded(self.source, self.start, self.duration)
-            )
+            decoded = _decoded(self.source, self.start, self.duration)
+            pictures = (frame.to_image().convert("RGB") for frame in decoded)
         else:
-            for path in _numbered(self.source)[self._first : self._first + self.count]:
-                yield images.read_image(path)
+            paths = _numbered(self.source)[self._first : self._first + self.count]
+            pictures = (images.read_image(path) for path in paths)
+        size = None
+        for number, picture in enumerate(pictures, 1):
+            size = size or picture.size
+            if picture.size != size:
+                raise VideoError(f"{self.source}: frame {number} is {picture.width}x{picture.height}, the "
+                                 f"first {size[0]}x{size[1]}; a clip's frames must be one size")  # fmt: skip
+            yield picture
 
     @property
     def _first(self) -> int:
@@ -81,17 +87,33 @@ def open_clip(
     if path.is_dir():
         rate = Fraction(fps or FOLDER_FPS).limit_denominator(1001)
         numbered = _numbered(path)
-        first = round(start * rate)
+        first = Clip(path, rate, start, duration, 0)._first
         last = len(numbered) if duration is None else min(len(numbered), first + round(duration * rate))
         count = max(0, last - first)
+        _check_sizes(numbered[first:last])
     else:
         if fps is not None:
-            raise VideoError(f"{path}: a video keeps its own frame rate; fps is for a folder of frames")
+            raise SettingError("fps", f"is for a folder of frames; {path} is a video, with its own rate")
         rate = _rate(path)
         count = sum(1 for _ in _decoded(path, start, duration))
     if count == 0:
         raise VideoError(f"{path}: no frames" + (f" from {start:g} s" if start or duration else ""))
     return Clip(path, rate, start, duration, count)
+
+
+def _check_sizes(paths: list[Path]) -> None:
+    """Refuse, before any work, a folder whose frames are not all images of one size."""
+    size = None
+    for number, path in enumerate(paths, 1):
+        try:
+            with Image.open(path) as picture:  # reads the header only
+                found = picture.size
+        except OSError:
+            raise VideoError(f"{path}: not an image that Pillow can read") from None
+        size = size or found
+        if found != size:
+            raise VideoError(f"{path.parent}: frame {number} ({path.name}) is {found[0]}x{found[1]}, "
+                             f"the first {size[0]}x{size[1]}; a clip's frames must be one size")  # fmt: skip
 
 
 def _numbered(folder: Path) -> list[Path]:
@@ -165,9 +187,8 @@ def check_output(output: str | os.PathLike[str]) -> Path:
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".impasto-check-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".impasto-check-"):
+            pass
     except OSError:
         raise VideoError(f"{path}: cannot write in {folder}") from None
     return path
@@ -190,6 +211,19 @@ def write_video(frames: list[Path], output: Path, fps: Fraction, audio: Clip | N
                 optimize=True,
             )
         return "a GIF has no audio" if audio is not None and _has_audio(audio.source) else ""
+    import av
+
+    try:
+        return _encode(frames, output, fps, audio)
+    except av.error.FFmpegError as error:
+        if audio is None or not _has_audio(audio.source):
+            raise VideoError(f"{output}: cannot encode the video ({error})") from None
+    # FFmpeg refuses some audio only when the container's header is written: go without it.
+    _encode(frames, output, fps, None)
+    return f"the audio was left out: {output.suffix} does not take the source's audio"
+
+
+def _encode(frames: list[Path], output: Path, fps: Fraction, audio: Clip | None) -> str:
     import av
 
     container_format, codec = CONTAINERS[output.suffix.lower()]
@@ -226,7 +260,7 @@ def _has_audio(path: Path) -> bool:
 
 def _add_audio(container, clip: Clip):
     """Prepare to copy the audio of `clip` into `container`; returns the function that copies
-    it (after the video), or None where there is no audio or the container refuses it."""
+    it (after the video) and says how that went, or None where there is no audio."""
     if not _has_audio(clip.source):
         return None
     import av
@@ -262,7 +296,3 @@ def _add_audio(container, clip: Clip):
         return "the audio was copied"
 
     return copy
-
-
-def warn(message: str) -> None:
-    print(f"impasto: {message}", file=sys.stderr)

@@ -53,8 +53,11 @@ from .paths import replacing
 from .settings import Settings, number, option, whole, wholes
 from .vgg import CAFFE
 
-MEAN_PIXEL = CAFFE.mean  # what pixels coming in from outside the frame start as (Ruder et al.)
+MEAN_PIXEL = CAFFE.mean  # what pixels coming in from outside the frame start as
 RUN_FILE = "impasto-video.json"  # a work folder's description of its run
+# Bumped whenever the frames a run makes change (2: Lanczos warping), so that a work folder
+# of an older impasto is not resumed with frames that an uninterrupted run would not make.
+METHOD = 2
 
 
 @dataclass(frozen=True)
@@ -89,17 +92,22 @@ class VideoSettings:
     )
 
     def __post_init__(self) -> None:
-        if isinstance(self.temporal_frames, int):
+        if isinstance(self.temporal_frames, int) and not isinstance(self.temporal_frames, bool):
             object.__setattr__(self, "temporal_frames", (self.temporal_frames,))
-        object.__setattr__(self, "temporal_frames", tuple(sorted(set(self.temporal_frames))))
         if not _finite(self.temporal_weight) or self.temporal_weight < 0:
             raise SettingError(
                 "temporal_weight", f"must be a number of 0 or more, not {self.temporal_weight!r}"
             )
-        if not self.temporal_frames or any(not isinstance(j, int) or j < 1 for j in self.temporal_frames):
+        back = self.temporal_frames
+        if (
+            not isinstance(back, tuple | list)
+            or any(isinstance(j, bool) or not isinstance(j, int) or j < 1 for j in back)
+            or 1 not in back
+        ):
             raise SettingError(
-                "temporal_frames", f"must be positive whole numbers, not {self.temporal_frames!r}"
+                "temporal_frames", f"must be whole numbers from 1, with 1 (the frame before), not {back!r}"
             )
+        object.__setattr__(self, "temporal_frames", tuple(sorted(set(back))))
         if (
             isinstance(self.later_iterations, bool)
             or not isinstance(self.later_iterations, int)
@@ -168,7 +176,9 @@ def paint_video(
     output = frames.check_output(output)
     paintings = [style] if isinstance(style, str | os.PathLike | Image.Image) else list(style)
     folder = work_folder(output)
-    seed = _claim(folder, _describe(clip, paintings, settings, video), settings.seed)
+    described = _describe(clip, paintings, settings, video) | {
+        "method": METHOD, "device": str(painter.device), "precision": str(painter.precision)}  # fmt: skip
+    seed = _claim(folder, described, settings.seed)
     settings = settings.replace(seed=seed)
     history: list[Image.Image] = []  # the last input frames, at the output size, newest last
     reach = max(video.temporal_frames)
@@ -225,7 +235,7 @@ def _temporal(
         forward = flow.flow(earlier, current)
         painted = np.asarray(images.read_image(frame_path(folder, index + 1 - back)), dtype=np.float32) / 255
         warped.append(np.clip(flow.warp(painted, backward, fill=MEAN_PIXEL, sharp=True), 0, 1))
-        weights.append(flow.reliability(backward, forward))
+        weights.append(flow.reliability(backward, forward))  # where this frame's flow can be trusted
     weights = flow.closest_first(weights)
     as_tensor = lambda array: torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)  # noqa: E731
     temporal = Temporal(
@@ -250,8 +260,9 @@ def _describe(clip: frames.Clip, paintings: list, settings: Settings, video: Vid
             return [value(part) for part in item]
         return item
 
+    source = clip.source.stat()
     return {
-        "source": str(clip.source.resolve()),
+        "source": [str(clip.source.resolve()), source.st_size, source.st_mtime_ns],
         "frames": clip.count,
         "fps": str(clip.fps),
         "paintings": [value(painting) for painting in paintings],
@@ -267,16 +278,25 @@ def _claim(folder: Path, described: dict, seed: int | None) -> int:
     """Make `folder` this run's, or find it already so (a stopped run of the same command), and
     return the run's seed: `seed`, or the one drawn for the run's first try. A folder of another
     run's frames is refused, not overwritten."""
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImpastoError(f"{folder}: cannot hold the painted frames ({error.strerror})") from None
+    for left in folder.glob(".frame_*.part"):  # a frame being written when the run was killed
+        left.unlink()
     record = folder / RUN_FILE
     if record.exists():
-        earlier = json.loads(record.read_text())
-        if earlier["run"] != described:
+        try:
+            earlier = json.loads(record.read_text())
+            same, seed = earlier["run"] == described, int(earlier["seed"])
+        except (ValueError, KeyError, TypeError):
+            raise ImpastoError(f"{record}: cannot be read; remove {folder}, or give another output") from None
+        if not same:
             raise ImpastoError(
-                f"{folder} holds the frames of another run (other inputs or settings); "
+                f"{folder} holds the frames of another run (other inputs, settings or impasto); "
                 "remove it, or give another output"
             )
-        return earlier["seed"]
+        return seed
     if any(folder.glob("frame_*.png")):
         raise ImpastoError(
             f"{folder} already holds frames that impasto video did not make; give another output"
