@@ -213,11 +213,11 @@ def main() -> None:
             last = folder
             if already(method="temporal", **base, **extra):
                 continue
-            timings: list[float] = []
+            timings: list[float] = []  # seconds of each frame painted
             chosen = video.VideoSettings(temporal_weight=weight, later_iterations=later,
                                          temporal_frames=reach)
-            video.paint_video(painter, source, PAINTING, folder, settings, chosen,
-                              progress=lambda p, seen=timings: seen.append(p.seconds))  # fmt: skip
+            keep = lambda p, seen=timings: p.painted and seen.append(p.seconds)  # noqa: E731
+            video.paint_video(painter, source, PAINTING, folder, settings, chosen, progress=keep)
             record(measure("temporal", folder, clip, frames, yardsticks, reference, timings, extra))
     if args.gif and last is not None:
         side_by_side(independent, last, frames, args.gif, ("each frame alone", "impasto video"))

@@ -124,12 +124,12 @@ def test_a_stopped_run_resumes_to_the_frames_of_an_uninterrupted_one(tmp_path):
     cancel = threading.Event()
     with pytest.raises(video.Stopped) as stopped:  # stops once frame 2 is written
         video.paint_video(painter, clip, STARRY_NIGHT, tmp_path / "resumed", SETTINGS, FEW, cancel=cancel,
-                          progress=lambda p: cancel.set() if p.frame == 2 else None)  # fmt: skip
+                          progress=lambda p: cancel.set() if p.done == 2 else None)  # fmt: skip
     assert (stopped.value.done, stopped.value.total) == (2, 3)
     assert not video.frame_path(tmp_path / "resumed", 3).exists()
     seen = []
     video.paint_video(painter, clip, STARRY_NIGHT, tmp_path / "resumed", SETTINGS, FEW, progress=seen.append)
-    assert [p.skipped for p in seen] == [True, True, False]
+    assert [(p.done, p.painted) for p in seen] == [(2, False), (3, True)]  # two found, one painted
     for k in (1, 2, 3):
         whole = video.frame_path(tmp_path / "whole", k).read_bytes()
         assert video.frame_path(tmp_path / "resumed", k).read_bytes() == whole

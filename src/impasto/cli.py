@@ -342,23 +342,20 @@ def _video(arguments: dict[str, Any]) -> int:
 
 
 class _FrameBar:
-    """A progress bar over a clip's frames; those already painted (a resumed run) count as
-    done without making the time left look shorter."""
+    """A progress bar over a clip's frames, from its first report on: frames already painted
+    (a resumed run) count as done without making the time left look shorter."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self.skipped = 0
         self.bar: tqdm | None = None
 
     def __call__(self, progress: Progress) -> None:
-        if progress.skipped:
-            self.skipped += 1
-            return
         if self.bar is None:
-            self.bar = tqdm(total=progress.frames, initial=self.skipped, unit="frame", file=sys.stderr,
+            self.bar = tqdm(total=progress.frames, initial=progress.done, unit="frame", file=sys.stderr,
                             disable=self.quiet, dynamic_ncols=True, leave=False)  # fmt: skip
-        self.bar.update(1)
-        self.bar.set_postfix(last=f"{progress.seconds:.1f} s", refresh=False)
+        if progress.painted:
+            self.bar.update(1)
+            self.bar.set_postfix(last=f"{progress.seconds:.1f} s", refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:

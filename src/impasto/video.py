@@ -130,12 +130,13 @@ def _finite(value: object) -> bool:
 
 @dataclass
 class Progress:
-    """What a caller sees after each frame: which, of how many, and how long it took."""
+    """What a caller hears: once before any work (`done`: the frames already on disk, from a
+    stopped run), then after each frame painted."""
 
-    frame: int  # 1 .. frames
+    done: int  # frames finished, of `frames`
     frames: int
-    seconds: float
-    skipped: bool = False  # it was already on disk
+    seconds: float = 0.0  # how long the frame just painted took
+    painted: bool = False  # a frame was just painted (False: the first report)
 
 
 class Stopped(KeyboardInterrupt):
@@ -183,22 +184,25 @@ def paint_video(
     history: list[Image.Image] = []  # the last input frames, at the output size, newest last
     reach = max(video.temporal_frames)
     done = 0
+    while done < clip.count and frame_path(folder, done + 1).exists():
+        done += 1
+    if progress:
+        progress(Progress(done, clip.count))
     try:
         for index, frame in enumerate(clip.frames()):
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
             history = (history + [images.resize_long_side(frame, settings.size)])[-(reach + 1) :]
             target = frame_path(folder, index + 1)
-            skipped, seconds = target.exists(), 0.0
-            if not skipped:
-                result = _paint_frame(painter, folder, index, history, paintings, settings, video, cancel)
-                if result.stopped:  # cancelled part-way: this frame is not finished
-                    raise KeyboardInterrupt
-                images.write_image(result.image, target)
-                seconds = result.seconds
+            if target.exists():
+                continue
+            result = _paint_frame(painter, folder, index, history, paintings, settings, video, cancel)
+            if result.stopped:  # cancelled part-way: this frame is not finished
+                raise KeyboardInterrupt
+            images.write_image(result.image, target)
             done = index + 1
             if progress:
-                progress(Progress(done, clip.count, seconds, skipped))
+                progress(Progress(done, clip.count, result.seconds, painted=True))
     except KeyboardInterrupt:  # the painter's Interrupted too: the frame in progress is dropped
         raise Stopped(done, clip.count) from None
     if not output.suffix:
