@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -199,6 +200,8 @@ class Page:
                 size, recipe, strength, preserve, blend, seed, len(paintings), self.max_size
             )
             cancel = self.cancels[session] = threading.Event()
+            cache = self.painter.cache
+            computed, reused = cache.misses, cache.hits
             run = self.painter.iterate(photograph, paintings, settings, cancel=cancel)
         except ImpastoError as error:
             yield None, message(error), None
@@ -215,6 +218,9 @@ class Page:
         self._forget_old_results()
         download = png_with_settings(result, settings, self.results)
         how = "stopped" if result.stopped else "done"
+        print(f"impasto serve: a run {how} after {result.iterations} iterations, {settings.size} px; "
+              f"the paintings' targets: {cache.misses - computed} computed, {cache.hits - reused} reused",
+              file=sys.stderr, flush=True)  # fmt: skip
         yield (
             enlarged(result.image),
             (
