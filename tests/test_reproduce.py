@@ -6,7 +6,7 @@ import shutil
 import pytest
 from PIL import Image
 
-from impasto import cli, reproduce
+from impasto import cli, reproduce, sheet
 
 TINY = reproduce.Reproduction(size=32, iterations=2)
 
@@ -22,11 +22,11 @@ def report(tmp_path_factory):
 def test_every_figure_has_its_sheet_with_the_right_grid(report):
     out, records, _ = report
     for name, figure in reproduce.figures(TINY.size).items():
-        with Image.open(out / "sheets" / f"{name}.png") as sheet:
+        with Image.open(out / "sheets" / f"{name}.png") as drawn:
             cell = 2 * TINY.size if name in ("size", "style") else TINY.size
-            assert sheet.width == figure.columns * (cell + reproduce.GAP) + reproduce.GAP, name
+            assert drawn.width == figure.columns * (cell + sheet.GAP) + sheet.GAP, name
             rows = -(-len(figure.panels) // figure.columns)
-            assert sheet.height > rows * (cell * 3 // 4), name  # landscape panels, 4:3
+            assert drawn.height > rows * (cell * 3 // 4), name  # landscape panels, 4:3
         runs = [p for p in figure.panels if p.kind not in ("input", "blank")]
         assert [r.name for r in records[name]] == [p.name for p in runs]
 

@@ -21,17 +21,18 @@ from typing import Any, NoReturn
 import torch
 from tqdm import tqdm
 
-from . import images, normalization, paths, reproduce, weights
+from . import batch, images, normalization, paths, reproduce, weights
 from .errors import ImpastoError, SettingError
 from .hardware import DEVICES, PRECISIONS
 from .optimize import Iterate
 from .painter import Interrupted, Painter, Result
 from .settings import Settings, fields_for
-from .video import Progress, Stopped, VideoSettings, paint_video
+from .video import Stopped, VideoSettings, paint_video
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_OUT_OF_MEMORY = 1
+EXIT_SOME_FAILED = 1  # impasto batch: some rows failed, the others were painted
 # The inputs each painting command takes: which fields of Settings apply to it.
 COMMANDS = {
     "transfer": ("content", "style"),
@@ -56,9 +57,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
+FLAGS = {"normalize": "--no-normalize", "cluster": "--ray"}  # where a flag is not the parameter's name
+
+
 def flag(parameter: str) -> str:
-    """The command line's name for a parameter of Settings or Painter."""
-    return "--no-normalize" if parameter == "normalize" else "--" + parameter.replace("_", "-")
+    """The command line's name for a parameter of Settings, Painter or a batch."""
+    return FLAGS.get(parameter, "--" + parameter.replace("_", "-"))
 
 
 def _reader(parse: Any) -> Any:
@@ -165,6 +169,29 @@ def build_parser() -> argparse.ArgumentParser:
     clip.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     _add_settings(clip, [*fields_for(COMMANDS["transfer"]), *dataclasses.fields(VideoSettings)])
 
+    many = commands.add_parser("batch", help="paint many photographs, each in the style of one or more "
+                               "paintings, into a folder; stopped, the same command goes on")  # fmt: skip
+    many.add_argument("--content", nargs="+", default=[], metavar="PATH", help="the photographs: files, "
+                      "folders or globs")  # fmt: skip
+    many.add_argument("--style", nargs="+", default=[], metavar="PATH", help="the paintings: files, folders "
+                      "or globs")  # fmt: skip
+    many.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder for the outputs "
+                      "(PHOTO_x_PAINTING.png), results.jsonl and contact-sheet.png")  # fmt: skip
+    many.add_argument("--pairs", choices=("all", "zip"), default="all", help="all: every photograph with "
+                      "every painting; zip: the first with the first, and so on (default: all)")  # fmt: skip
+    many.add_argument("--manifest", metavar="FILE", help="a CSV file of more rows: columns content, style "
+                      "(several separated by ;), optionally output, and any setting (ratio, size, ...) "
+                      "that the row overrides")  # fmt: skip
+    many.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS", help="paint on a Ray "
+                      "cluster: a new one on this machine, or the one at ADDRESS (pip install "
+                      "'impasto[ray]')")  # fmt: skip
+    many.add_argument("--workers", type=_reader(_positive_whole), metavar="N", help="with --ray: at most N "
+                      "workers (default: one per GPU, else one per --threads CPUs)")  # fmt: skip
+    many.add_argument("--threads", type=_reader(_positive_whole), metavar="N", help="CPU threads per engine "
+                      "(default: all cores here; with --ray, 1)")  # fmt: skip
+    many.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    _add_settings(many, fields_for(COMMANDS["transfer"]))
+
     quick, paper = reproduce.QUICK, reproduce.PAPER
     reproduction = commands.add_parser("reproduce", help="regenerate the paper's figures as contact sheets "
                                        "and an HTML report")  # fmt: skip
@@ -224,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(arguments)
         if command == "video":
             return _video(arguments)
+        if command == "batch":
+            return _batch(arguments)
         return _paint(arguments)
     except SettingError as error:
         print(f"impasto: error: {flag(error.parameter)} {error.detail}", file=sys.stderr)
@@ -327,9 +356,10 @@ def _video(arguments: dict[str, Any]) -> int:
     chosen = VideoSettings(**{name: arguments.pop(name) for name in names & set(arguments)})
     settings = Settings(**arguments)
     _refuse_overwriting_an_input(output, [source, *paintings], settings, engine["weights"])
-    bar = _FrameBar(quiet)
+    bar = _Bar("frame", quiet)
+    report = lambda p: bar(p.done, p.frames, f"{p.seconds:.1f} s" if p.painted else None)  # noqa: E731
     try:
-        note = paint_video(Painter(**engine), source, paintings, output, settings, chosen, progress=bar)
+        note = paint_video(Painter(**engine), source, paintings, output, settings, chosen, progress=report)
     except Stopped as stopped:
         bar.close()
         print(f"impasto: stopped after {stopped.done} of {stopped.total} frames, which are kept; "
@@ -341,21 +371,52 @@ def _video(arguments: dict[str, Any]) -> int:
     return 0
 
 
-class _FrameBar:
-    """A progress bar over a clip's frames, from its first report on: frames already painted
-    (a resumed run) count as done without making the time left look shorter."""
+def _batch(arguments: dict[str, Any]) -> int:
+    """Plan every row (bad input stops here, before any work), then paint with a bar over rows."""
+    quiet, out = arguments.pop("quiet"), Path(arguments.pop("output"))
+    cluster, workers = arguments.pop("ray"), arguments.pop("workers")
+    if workers is not None and cluster is None:
+        raise ImpastoError("--workers is for --ray; without it one engine paints every row")
+    engine = batch.Engine.resolve(**{name: arguments.pop(name) for name in (*ENGINE, "threads")})
+    wanted = {name: arguments.pop(name) for name in ("content", "style", "pairs", "manifest")}
+    rows = batch.plan(**wanted, settings=Settings(**arguments), out=out)
+    bar = _Bar("row", quiet)
+    report = lambda p: bar(p.done, p.total, p.outcome.row.output if p.outcome else None)  # noqa: E731
+    try:
+        summary = batch.paint_batch(rows, out, engine, cluster=cluster, workers=workers, progress=report)
+    except KeyboardInterrupt:
+        print(f"impasto: stopped; the rows finished are kept in {out}: run the same command again to go on",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
+    finally:
+        bar.close()
+    for outcome in summary.failed:
+        print(f"impasto: row {outcome.row.number} ({outcome.row.output}) failed: {outcome.error}",
+              file=sys.stderr)  # fmt: skip
+    if not quiet:
+        sheet = out / batch.CONTACT_SHEET
+        print(f"impasto: {len(rows)} rows: {summary.count('made')} made, {summary.count('found')} already "
+              f"there, {len(summary.failed)} failed; see {out / batch.RESULTS}"
+              + (f" and {sheet}" if sheet.exists() else ""), file=sys.stderr)  # fmt: skip
+    return EXIT_SOME_FAILED if summary.failed else 0
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+
+class _Bar:
+    """A progress bar over frames or rows, shown from the first report on: those finished by
+    an earlier run count as done without making the time left look shorter."""
+
+    def __init__(self, unit: str, quiet: bool) -> None:
+        self.unit, self.quiet = unit, quiet
         self.bar: tqdm | None = None
 
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, done: int, total: int, last: str | None = None) -> None:
+        """`last`: what was just finished (None: the first report, before any work)."""
         if self.bar is None:
-            self.bar = tqdm(total=progress.frames, initial=progress.done, unit="frame", file=sys.stderr,
-                            disable=self.quiet, dynamic_ncols=True, leave=False)  # fmt: skip
-        if progress.painted:
+            self.bar = tqdm(total=total, initial=done, unit=self.unit, file=sys.stderr, disable=self.quiet,
+                            dynamic_ncols=True, leave=False)  # fmt: skip
+        if last is not None:
+            self.bar.set_postfix(last=last, refresh=False)
             self.bar.update(1)
-            self.bar.set_postfix(last=f"{progress.seconds:.1f} s", refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -34,6 +34,13 @@ def replacing(path: Path) -> Iterator[Path]:
         raise
 
 
+def remove_unfinished(folder: Path, pattern: str = "*") -> None:
+    """Remove what `replacing` left in `folder` for files matching `pattern` when a run was
+    killed while writing them."""
+    for left in folder.glob(f".{pattern}.*.part"):
+        left.unlink(missing_ok=True)
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from tqdm import tqdm
 
-from . import api, images, weights
+from . import api, images, sheet, weights
 from .optimize import Iterate
 from .paths import example, replacing
 
@@ -230,30 +230,6 @@ def _panel(
     return wanted, True
 
 
-# Sheet layout, in pixels: each panel is fitted into a cell of the size of the largest panel,
-# with its label in a strip below; the title runs along the top.
-GAP = 8
-LABEL_SIZE = 11
-TITLE_SIZE = 14
-
-
-def font(size: int) -> ImageFont.FreeTypeFont:
-    """DejaVu Sans, which comes with matplotlib and has every glyph the labels use (ü, α)."""
-    import matplotlib
-
-    return ImageFont.truetype(str(Path(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")), size)
-
-
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    lines: list[str] = []
-    for word in text.split():
-        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
-            lines[-1] += f" {word}"
-        else:
-            lines.append(word)
-    return lines or [""]
-
-
 def _panel_image(figure: Figure, panel: Panel, out: Path, scope: Reproduction) -> Image.Image | None:
     if panel.kind == "blank":
         return None
@@ -264,37 +240,12 @@ def _panel_image(figure: Figure, panel: Panel, out: Path, scope: Reproduction) -
 
 
 def contact_sheet(figure: Figure, out: Path, scope: Reproduction) -> Path:
-    """Write OUT/sheets/FIGURE.png: the panels in a grid of equal cells, each label below its panel.
-
-    Every cell is the size of the largest panel, so `columns` cells and their gaps make the
-    sheet's width; the rows follow, each as tall as a cell and its longest label.
-    """
+    """Write OUT/sheets/FIGURE.png: the figure's panels with their labels (sheet.py)."""
     pictures = [_panel_image(figure, panel, out, scope) for panel in figure.panels]
-    cell_width = max(p.width for p in pictures if p)
-    cell_height = max(p.height for p in pictures if p)
-    width = figure.columns * (cell_width + GAP) + GAP
-    title_font, label_font = font(TITLE_SIZE), font(LABEL_SIZE)
-    title = _wrap(figure.title, title_font, width - 2 * GAP)
-    labels = [_wrap(panel.label, label_font, cell_width) for panel in figure.panels]
-    label_height = max(len(lines) for lines in labels) * (LABEL_SIZE + 3) + 4
-    rows = -(-len(figure.panels) // figure.columns)
-    top_of_grid = GAP + len(title) * (TITLE_SIZE + 4) + GAP
-    sheet = Image.new("RGB", (width, top_of_grid + rows * (cell_height + label_height + GAP)), "white")
-    draw = ImageDraw.Draw(sheet)
-    draw.multiline_text((GAP, GAP), "\n".join(title), fill="black", font=title_font, spacing=4)
-    for index, (picture, lines) in enumerate(zip(pictures, labels, strict=True)):
-        row, column = divmod(index, figure.columns)
-        left = GAP + column * (cell_width + GAP)
-        top = top_of_grid + row * (cell_height + label_height + GAP)
-        if picture is not None:
-            scale = min(cell_width / picture.width, cell_height / picture.height)
-            size = (round(picture.width * scale), round(picture.height * scale))
-            fitted = picture.resize(size, Image.Resampling.LANCZOS) if size != picture.size else picture
-            sheet.paste(fitted, (left + (cell_width - size[0]) // 2, top + (cell_height - size[1]) // 2))
-        draw.multiline_text((left, top + cell_height + 3), "\n".join(lines), fill="black",
-                            font=label_font, spacing=3)  # fmt: skip
+    labels = [panel.label for panel in figure.panels]
+    drawn = sheet.contact_sheet(pictures, labels, figure.columns, figure.title)
     (out / "sheets").mkdir(exist_ok=True)
-    return images.write_image(sheet, out / "sheets" / f"{figure.name}.png")
+    return images.write_image(drawn, out / "sheets" / f"{figure.name}.png")
 
 
 def _loss_plot(record: Record, path: Path) -> None:

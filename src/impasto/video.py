@@ -49,7 +49,7 @@ from .images import ImageInput
 from .inputs import digest
 from .losses import Temporal
 from .painter import Cancel, Painter, Result
-from .paths import replacing
+from .paths import remove_unfinished, replacing
 from .settings import Settings, number, option, whole, wholes
 from .vgg import CAFFE
 
@@ -286,8 +286,7 @@ def _claim(folder: Path, described: dict, seed: int | None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ImpastoError(f"{folder}: cannot hold the painted frames ({error.strerror})") from None
-    for left in folder.glob(".frame_*.part"):  # a frame being written when the run was killed
-        left.unlink()
+    remove_unfinished(folder, "frame_*")  # a frame being written when the run was killed
     record = folder / RUN_FILE
     if record.exists():
         try:
