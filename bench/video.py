@@ -14,7 +14,9 @@ iterations asked for. Each result is measured by
   the pixels visible in both, averaged over the frames;
 - the style loss of each frame (equation 5, float32, on the saved image) over the
   independent frame's: the worst and the mean;
-- seconds per frame: the first, and the mean of the later ones.
+- seconds per frame: the first, and the mean of the later ones (of the passes run now);
+- the luminance detail (impasto.quality) of the first and the last frame: how much of the
+  painting's brushwork is left, and whether it softens along the clip.
 
 Rows are appended to DIR/video.jsonl as they finish, and frames already painted are kept,
 so a long run can be stopped and resumed. `--gif` writes the independent frames beside the
@@ -129,8 +131,11 @@ def measure(name: str, folder: Path, clip: PanAndZoom, frames: list[Path],
             extra: dict) -> dict:  # fmt: skip
     painted = [images.read_image(folder / path.name) for path in frames]
     styles = [yardstick(picture).style for yardstick, picture in zip(yardsticks, painted, strict=True)]
+    painting = images.read_image(PAINTING)
+    detail = [quality.detail(picture, painting) for picture in (painted[0], painted[-1])]
     row = {"method": name, "size": clip.width, "frames": clip.count, **extra,
-           "warping_error": warping_error(painted, clip), "style": styles}  # fmt: skip
+           "warping_error": warping_error(painted, clip), "style": styles,
+           "detail_first": detail[0], "detail_last": detail[1]}  # fmt: skip
     if reference is not None:
         ratios = [mine / theirs for mine, theirs in zip(styles, reference, strict=True)]
         row |= {"style_worst": max(ratios), "style_mean": float(np.mean(ratios))}
@@ -160,6 +165,7 @@ def main() -> None:
     parser.add_argument("--temporal-weight", default=str(video.VideoSettings.temporal_weight))
     parser.add_argument("--later-iterations", default=str(video.VideoSettings.later_iterations))
     parser.add_argument("--temporal-frames", default="1")
+    parser.add_argument("--passes", type=int, default=1, help="Ruder et al.'s multi-pass (video.py)")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--out", type=Path, default=Path("bench/results/video"))
     parser.add_argument("--gif", type=Path)
@@ -208,17 +214,21 @@ def main() -> None:
             reach = tuple(int(j) for j in args.temporal_frames.split(","))
             extra = {"temporal_weight": weight, "later_iterations": later, "temporal_frames": list(reach),
                      "warp": "lanczos"}  # flow.warp(sharp=True); earlier rows were bilinear
+            if args.passes > 1:
+                extra["passes"] = args.passes
+            # the frames of every pass are in one folder (pass_N/ from the second): more passes
+            # go on from the frames of fewer
             name = f"w{weight:g}_k{later}_j{'-'.join(map(str, reach))}"
             folder = out / f"temporal_{args.size}x{args.frames}_{name}"
-            last = folder
+            last = video.pass_folder(folder, args.passes)
             if already(method="temporal", **base, **extra):
                 continue
             timings: list[float] = []  # seconds of each frame painted
             chosen = video.VideoSettings(temporal_weight=weight, later_iterations=later,
-                                         temporal_frames=reach)
+                                         temporal_frames=reach, passes=args.passes)
             keep = lambda p, seen=timings: p.painted and seen.append(p.seconds)  # noqa: E731
             video.paint_video(painter, source, PAINTING, folder, settings, chosen, progress=keep)
-            record(measure("temporal", folder, clip, frames, yardsticks, reference, timings, extra))
+            record(measure("temporal", last, clip, frames, yardsticks, reference, timings, extra))
     if args.gif and last is not None:
         side_by_side(independent, last, frames, args.gif, ("each frame alone", "impasto video"))
 

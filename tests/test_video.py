@@ -135,6 +135,36 @@ def test_a_stopped_run_resumes_to_the_frames_of_an_uninterrupted_one(tmp_path):
         assert video.frame_path(tmp_path / "resumed", k).read_bytes() == whole
 
 
+def test_more_passes_go_backward_and_forward_and_resume_from_fewer(tmp_path):
+    clip = panned_frames(tmp_path / "in", 3)
+    painter = impasto.Painter()
+    two = video.VideoSettings(later_iterations=8, passes=2)
+    whole = tmp_path / "whole"
+    video.paint_video(painter, clip, STARRY_NIGHT, whole, SETTINGS, two)
+    first, second = video.pass_folder(whole, 1), video.pass_folder(whole, 2)
+    assert second == whole / "pass_2"
+    before = [np.asarray(images.read_image(video.frame_path(first, k)), dtype=np.float32) for k in (1, 2, 3)]
+    after = [np.asarray(images.read_image(video.frame_path(second, k)), dtype=np.float32) for k in (1, 2, 3)]
+    # the backward pass changes every frame, the first most: only there does a later frame now
+    # hold it (in the first pass nothing came before it)
+    changes = [np.abs(a - b).mean() for a, b in zip(after, before, strict=True)]
+    assert min(changes) > 0
+    assert changes[0] > changes[2]
+
+    # one pass, stopped in the second of two, then resumed: the frames of an uninterrupted run
+    resumed = tmp_path / "resumed"
+    video.paint_video(painter, clip, STARRY_NIGHT, resumed, SETTINGS, FEW)  # the first pass alone
+    cancel = threading.Event()
+    with pytest.raises(video.Stopped) as stopped:
+        video.paint_video(painter, clip, STARRY_NIGHT, resumed, SETTINGS, two, cancel=cancel,
+                          progress=lambda p: cancel.set() if p.done == 4 else None)  # fmt: skip
+    assert (stopped.value.done, stopped.value.total) == (4, 6)
+    video.paint_video(painter, clip, STARRY_NIGHT, resumed, SETTINGS, two)
+    for k in (1, 2, 3):
+        expected = video.frame_path(second, k).read_bytes()
+        assert video.frame_path(resumed / "pass_2", k).read_bytes() == expected
+
+
 class CountDown:
     """A cancel token that is set from its `calls`-th look on: a stop part-way through a frame."""
 

@@ -18,16 +18,26 @@ number of iterations rather than at a relative change of 1e-4 (measured in bench
 the temporal weight is calibrated for impasto's normalised losses and images in [0, 1]
 (bench/video.py: a weight that holds the frames together without costing their style);
 pixels that come in from outside the frame start as the mean pixel rather than as whatever
-the warp brings. Their multi-pass algorithm (passes forward and backward over the clip,
-blending each frame with its neighbours') is not implemented: one pass with the short-term
-loss already brings the warping error well below the goal (bench/RESULTS.md), and several
-passes would break the "a frame is final once it is written" that resuming relies on.
+the warp brings.
+
+Their multi-pass algorithm (`passes`): after the pass above, passes go over the clip
+backward, then forward, and so on; in each, a frame starts from its result of the pass
+before blended with its neighbour of this pass (the frame before it in this pass's
+direction), warped: (x + δ c ω) / (1 + δ c), δ = BLEND, c the neighbour's reliability and ω
+its warped frame, and is held to that neighbour by the temporal loss for `later_iterations`
+iterations; the first frame of a pass starts from its own last result, without a temporal
+loss. So what a frame learns reaches the frames before it too. Where this differs from
+theirs: their passes start from noise, take 100 iterations and add the temporal loss from
+the eighth of fifteen; here the first pass is already the temporal one above, every pass
+has the temporal loss (short-term only), and a few passes are meant, not fifteen.
 
 Frames are written as they finish, atomically, into OUT's work folder (OUT.frames/ for a
-video; OUT itself for a folder), with the run's description: a later run of the same command
-skips the frames that are there and goes on, and, as each frame is made from the finished
-frames on disk (8-bit, as saved) and a fixed seed, the resumed video equals an uninterrupted
-one. The video file is encoded from the frames once they are all there.
+video; OUT itself for a folder; pass N's frames, from the second pass on, in its pass_N/),
+with the run's description: a later run of the same command skips the frames that are there
+and goes on, and, as each frame is made from the finished frames on disk (8-bit, as saved)
+and a fixed seed, the resumed video equals an uninterrupted one. The number of passes is not
+part of the description, so a run with more passes goes on from a finished one. The video
+file is encoded from the last pass's frames once they are all there.
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ RUN_FILE = "impasto-video.json"  # a work folder's description of its run
 # Bumped whenever the frames a run makes change (2: Lanczos warping), so that a work folder
 # of an older impasto is not resumed with frames that an uninterrupted run would not make.
 METHOD = 2
+BLEND = 0.5  # δ of the multi-pass start, Ruder et al.'s
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,13 @@ class VideoSettings:
     )
     later_iterations: int = option(
         25, "iterations of each frame after the first (which takes the recipe's)", metavar="K", parse=whole
+    )
+    passes: int = option(
+        1,
+        "Ruder et al.'s multi-pass: after the first pass, N - 1 more, backward and forward in "
+        "turn, each frame starting from its last result blended with its neighbour's",
+        metavar="N",
+        parse=whole,
     )
     start: float = option(0.0, "where to begin, in seconds", metavar="SECONDS", parse=number)
     duration: float | None = option(
@@ -116,6 +134,8 @@ class VideoSettings:
             raise SettingError(
                 "later_iterations", f"must be a positive whole number, not {self.later_iterations!r}"
             )
+        if isinstance(self.passes, bool) or not isinstance(self.passes, int) or self.passes < 1:
+            raise SettingError("passes", f"must be a positive whole number, not {self.passes!r}")
         if not _finite(self.start) or self.start < 0:
             raise SettingError("start", f"must be 0 or more seconds, not {self.start!r}")
         if self.duration is not None and (not _finite(self.duration) or self.duration <= 0):
@@ -157,6 +177,11 @@ def frame_path(folder: Path, number: int) -> Path:
     return folder / f"frame_{number:06d}.png"
 
 
+def pass_folder(folder: Path, number: int) -> Path:
+    """Where pass `number`'s frames go: the work folder itself for the first, pass_N/ in it after."""
+    return folder if number == 1 else folder / f"pass_{number}"
+
+
 def paint_video(
     painter: Painter,
     source: str | os.PathLike[str],
@@ -181,74 +206,131 @@ def paint_video(
         "method": METHOD, "device": str(painter.device), "precision": str(painter.precision)}  # fmt: skip
     seed = _claim(folder, described, settings.seed)
     settings = settings.replace(seed=seed)
-    history: list[Image.Image] = []  # the last input frames, at the output size, newest last
-    reach = max(video.temporal_frames)
-    done = 0
-    while done < clip.count and frame_path(folder, done + 1).exists():
-        done += 1
+    total = clip.count * video.passes
+    done = sum(frame_path(pass_folder(folder, k), i).exists()
+               for k in range(1, video.passes + 1) for i in range(1, clip.count + 1))  # fmt: skip
     if progress:
-        progress(Progress(done, clip.count))
+        progress(Progress(done, total))
+
+    def finished(result: Result, target: Path) -> None:
+        nonlocal done
+        if result.stopped:  # cancelled part-way: this frame is not finished
+            raise KeyboardInterrupt
+        images.write_image(result.image, target)
+        done += 1
+        if progress:
+            progress(Progress(done, total, result.seconds, painted=True))
+
     try:
-        for index, frame in enumerate(clip.frames()):
+        inputs = _first_pass(painter, clip, folder, paintings, settings, video, cancel, finished)
+        for number in range(2, video.passes + 1):
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
-            history = (history + [images.resize_long_side(frame, settings.size)])[-(reach + 1) :]
-            target = frame_path(folder, index + 1)
-            if target.exists():
-                continue
-            result = _paint_frame(painter, folder, index, history, paintings, settings, video, cancel)
-            if result.stopped:  # cancelled part-way: this frame is not finished
-                raise KeyboardInterrupt
-            images.write_image(result.image, target)
-            done = index + 1
-            if progress:
-                progress(Progress(done, clip.count, result.seconds, painted=True))
+            _later_pass(painter, number, inputs, folder, paintings, settings, video, cancel, finished)
     except KeyboardInterrupt:  # the painter's Interrupted too: the frame in progress is dropped
-        raise Stopped(done, clip.count) from None
+        raise Stopped(done, total) from None
     if not output.suffix:
         return ""
-    painted = [frame_path(folder, number) for number in range(1, clip.count + 1)]
+    last = pass_folder(folder, video.passes)
+    painted = [frame_path(last, number) for number in range(1, clip.count + 1)]
     return frames.write_video(painted, output, clip.fps, clip if clip.is_video else None)
+
+
+Finished = Callable[[Result, Path], None]
+
+
+def _first_pass(painter: Painter, clip: frames.Clip, folder: Path, paintings: list, settings: Settings,
+                video: VideoSettings, cancel: Cancel | None,
+                finished: Finished) -> list[Image.Image]:  # fmt: skip
+    """Paint the frames not yet on disk, in order; return the input frames at the output size
+    where more passes need them (else only the last few are kept)."""
+    history: list[Image.Image] = []  # the last input frames, at the output size, newest last
+    kept = []
+    reach = max(video.temporal_frames)
+    for index, frame in enumerate(clip.frames()):
+        if cancel is not None and cancel.is_set():
+            raise KeyboardInterrupt
+        resized = images.resize_long_side(frame, settings.size)
+        history = (history + [resized])[-(reach + 1) :]
+        if video.passes > 1:
+            kept.append(resized)
+        target = frame_path(folder, index + 1)
+        if not target.exists():
+            result = _paint_frame(painter, folder, index, history, paintings, settings, video, cancel)
+            finished(result, target)
+    return kept
+
+
+def _later_pass(painter: Painter, number: int, inputs: list[Image.Image], folder: Path, paintings: list,
+                settings: Settings, video: VideoSettings, cancel: Cancel | None,
+                finished: Finished) -> None:  # fmt: skip
+    """Pass `number` (from 2): backward if it is even, forward if odd (see the module's description)."""
+    before, here = pass_folder(folder, number - 1), pass_folder(folder, number)
+    here.mkdir(exist_ok=True)
+    order = range(len(inputs) - 1, -1, -1) if number % 2 == 0 else range(len(inputs))
+    step = -1 if number % 2 == 0 else 1
+    later = settings.replace(scales=(settings.size,), octaves=None, iterations=video.later_iterations)
+    for position, index in enumerate(order):
+        target = frame_path(here, index + 1)
+        if target.exists():
+            continue
+        last = images.read_image(frame_path(before, index + 1))
+        if position == 0:
+            result = painter.paint(inputs[index], paintings, later.replace(init=last), cancel=cancel)
+        else:
+            neighbour = index - step
+            temporal, warped, reliable = _temporal(
+                inputs[index], [(inputs[neighbour], frame_path(here, neighbour + 1))], video.temporal_weight
+            )
+            mine = np.asarray(last, dtype=np.float32) / 255
+            blend = BLEND * reliable[..., None]
+            start = _to_image((mine + blend * warped) / (1 + blend))
+            result = painter.paint(inputs[index], paintings, later.replace(init=start), cancel=cancel,
+                                   temporal=temporal)  # fmt: skip
+        finished(result, target)
 
 
 def _paint_frame(painter: Painter, folder: Path, index: int, history: list[Image.Image], paintings: list,
                  settings: Settings, video: VideoSettings, cancel: Cancel | None) -> Result:  # fmt: skip
-    """Frame `index` (0-based, the last of `history`): the first as a picture is painted, a
-    later one from the frame before it, warped, and held to it by the temporal loss."""
+    """Frame `index` (0-based, the last of `history`) of the first pass: the first frame as a
+    picture is painted, a later one from the frame before it, warped, and held to the frames
+    `temporal_frames` back by the temporal loss."""
     if index == 0:
         return painter.paint(history[-1], paintings, settings, cancel=cancel)
-    temporal, start = _temporal(folder, index, history, video)
+    earlier = [(history[-1 - back], frame_path(folder, index + 1 - back))
+               for back in video.temporal_frames if back <= index]  # fmt: skip
+    temporal, warped, _ = _temporal(history[-1], earlier, video.temporal_weight)
     later = settings.replace(
-        scales=(settings.size,), octaves=None, iterations=video.later_iterations, init=start
+        scales=(settings.size,), octaves=None, iterations=video.later_iterations, init=_to_image(warped)
     )
     return painter.paint(history[-1], paintings, later, cancel=cancel, temporal=temporal)
 
 
-def _temporal(
-    folder: Path, index: int, history: list[Image.Image], video: VideoSettings
-) -> tuple[Temporal, Image.Image]:
-    """The temporal loss of frame `index` (0-based) against the painted frames before it, and the
-    image it starts from: the painted frame before it, warped into it."""
-    current = history[-1]
+def _temporal(current: Image.Image, others: Sequence[tuple[Image.Image, Path]],
+              weight: float) -> tuple[Temporal, np.ndarray, np.ndarray]:  # fmt: skip
+    """The temporal loss of the frame `current` against other painted frames, the closest
+    first, each given as (its input frame, its painted file); and the closest one warped into
+    `current` and its reliability weights, (H, W, 3) and (H, W)."""
     warped, weights = [], []
-    for back in video.temporal_frames:
-        if back > index:
-            break
-        earlier = history[-1 - back]
-        backward = flow.flow(current, earlier)  # this frame -> the earlier one
-        forward = flow.flow(earlier, current)
-        painted = np.asarray(images.read_image(frame_path(folder, index + 1 - back)), dtype=np.float32) / 255
+    for frame, painted_file in others:
+        backward = flow.flow(current, frame)  # this frame -> the other
+        forward = flow.flow(frame, current)
+        painted = np.asarray(images.read_image(painted_file), dtype=np.float32) / 255
         warped.append(np.clip(flow.warp(painted, backward, fill=MEAN_PIXEL, sharp=True), 0, 1))
         weights.append(flow.reliability(backward, forward))  # where this frame's flow can be trusted
     weights = flow.closest_first(weights)
-    as_tensor = lambda array: torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)  # noqa: E731
-    temporal = Temporal(
-        tuple(as_tensor(w) for w in warped),
-        tuple(as_tensor(c[..., None]) for c in weights),
-        video.temporal_weight,
-    )
-    start = Image.fromarray((np.clip(warped[0], 0, 1) * 255 + 0.5).astype(np.uint8))
-    return temporal, start
+    held = tuple(_as_tensor(w[..., None]) for w in weights)
+    temporal = Temporal(tuple(map(_as_tensor, warped)), held, weight)
+    return temporal, warped[0], weights[0]
+
+
+def _as_tensor(array: np.ndarray) -> torch.Tensor:
+    """(H, W, C) -> (1, C, H, W)."""
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)
+
+
+def _to_image(array: np.ndarray) -> Image.Image:
+    return Image.fromarray((np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8))
 
 
 def _describe(clip: frames.Clip, paintings: list, settings: Settings, video: VideoSettings) -> dict:
@@ -272,7 +354,9 @@ def _describe(clip: frames.Clip, paintings: list, settings: Settings, video: Vid
         "paintings": [value(painting) for painting in paintings],
         "settings": {name: value(item) for name, item in asdict(settings).items()},
         "video": {
-            name: value(item) for name, item in asdict(video).items() if name not in ("start", "duration")
+            name: value(item)
+            for name, item in asdict(video).items()
+            if name not in ("start", "duration", "passes")
         }
         | {"start": clip.start, "duration": clip.duration},
     }
