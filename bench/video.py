@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--later-iterations", default=str(video.VideoSettings.later_iterations))
     parser.add_argument("--temporal-frames", default="1")
     parser.add_argument("--passes", type=int, default=1, help="Ruder et al.'s multi-pass (video.py)")
+    parser.add_argument("--detail-noise", type=float, default=video.VideoSettings.detail_noise)
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--out", type=Path, default=Path("bench/results/video"))
     parser.add_argument("--gif", type=Path)
@@ -216,16 +217,18 @@ def main() -> None:
                      "warp": "lanczos"}  # flow.warp(sharp=True); earlier rows were bilinear
             if args.passes > 1:
                 extra["passes"] = args.passes
+            extra["detail_noise"] = args.detail_noise  # rows without it: none (before it existed)
             # the frames of every pass are in one folder (pass_N/ from the second): more passes
             # go on from the frames of fewer
-            name = f"w{weight:g}_k{later}_j{'-'.join(map(str, reach))}"
+            name = f"w{weight:g}_k{later}_j{'-'.join(map(str, reach))}_n{args.detail_noise:g}"
             folder = out / f"temporal_{args.size}x{args.frames}_{name}"
             last = video.pass_folder(folder, args.passes)
             if already(method="temporal", **base, **extra):
                 continue
             timings: list[float] = []  # seconds of each frame painted
             chosen = video.VideoSettings(temporal_weight=weight, later_iterations=later,
-                                         temporal_frames=reach, passes=args.passes)
+                                         temporal_frames=reach, passes=args.passes,
+                                         detail_noise=args.detail_noise)
             keep = lambda p, seen=timings: p.painted and seen.append(p.seconds)  # noqa: E731
             video.paint_video(painter, source, PAINTING, folder, settings, chosen, progress=keep)
             record(measure("temporal", last, clip, frames, yardsticks, reference, timings, extra))

@@ -9,7 +9,12 @@ the first frame is painted as a picture is (the settings' recipe), and every lat
   temporal loss: a mean squared difference weighted per pixel by where the flow is trusted
   (long-term weights "closest first": a pixel answers to the nearest earlier frame in which
   it was visible);
-- takes `later_iterations` iterations at the output size, far fewer than the first frame.
+- takes `later_iterations` iterations at the output size, far fewer than the first frame;
+- starts with fine luminance noise added to the warped frame (`detail_noise`): each warp
+  resamples the painted frame, and the temporal loss holds the next frame to that softer
+  copy, so without it the brushwork fades along a clip (bench/RESULTS.md); the noise makes up
+  `detail_noise` times the roughness that the warped frame lacks against the painting (the
+  mean absolute Laplacian of luminance, start.py), and the optimiser shapes it into strokes.
 
 Where this differs from their code, and why: the flow is DIS (OpenCV), not DeepFlow or
 FlowNet, whose binaries or weights are not available here; the first frame takes the fast
@@ -53,7 +58,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import flow, frames, images
+from . import flow, frames, images, start
 from .errors import ImpastoError, SettingError
 from .images import ImageInput
 from .inputs import digest
@@ -67,7 +72,7 @@ MEAN_PIXEL = CAFFE.mean  # what pixels coming in from outside the frame start as
 RUN_FILE = "impasto-video.json"  # a work folder's description of its run
 # Bumped whenever the frames a run makes change (2: Lanczos warping), so that a work folder
 # of an older impasto is not resumed with frames that an uninterrupted run would not make.
-METHOD = 2
+METHOD = 3  # 3: later frames start with detail noise
 BLEND = 0.5  # δ of the multi-pass start, Ruder et al.'s
 
 
@@ -90,6 +95,14 @@ class VideoSettings:
     )
     later_iterations: int = option(
         25, "iterations of each frame after the first (which takes the recipe's)", metavar="K", parse=whole
+    )
+    detail_noise: float = option(
+        2.0,
+        "fine luminance noise added where each later frame starts, as a multiple of the "
+        "roughness that the warped frame before it lacks against the painting: brushwork that "
+        "does not fade along the clip (0: none; calibrated in bench/video.py)",
+        metavar="F",
+        parse=number,
     )
     passes: int = option(
         1,
@@ -134,6 +147,8 @@ class VideoSettings:
             raise SettingError(
                 "later_iterations", f"must be a positive whole number, not {self.later_iterations!r}"
             )
+        if not _finite(self.detail_noise) or self.detail_noise < 0:
+            raise SettingError("detail_noise", f"must be a number of 0 or more, not {self.detail_noise!r}")
         if isinstance(self.passes, bool) or not isinstance(self.passes, int) or self.passes < 1:
             raise SettingError("passes", f"must be a positive whole number, not {self.passes!r}")
         if not _finite(self.start) or self.start < 0:
@@ -221,8 +236,10 @@ def paint_video(
         if progress:
             progress(Progress(done, total, result.seconds, painted=True))
 
+    roughness = float(np.mean([start.roughness(images.resize_long_side(images.read_image(p), settings.size))
+                               for p in paintings]))  # fmt: skip
     try:
-        inputs = _first_pass(painter, clip, folder, paintings, settings, video, cancel, finished)
+        inputs = _first_pass(painter, clip, folder, paintings, settings, video, roughness, cancel, finished)
         for number in range(2, video.passes + 1):
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
@@ -240,7 +257,7 @@ Finished = Callable[[Result, Path], None]
 
 
 def _first_pass(painter: Painter, clip: frames.Clip, folder: Path, paintings: list, settings: Settings,
-                video: VideoSettings, cancel: Cancel | None,
+                video: VideoSettings, roughness: float, cancel: Cancel | None,
                 finished: Finished) -> list[Image.Image]:  # fmt: skip
     """Paint the frames not yet on disk, in order; return the input frames at the output size
     where more passes need them (else only the last few are kept)."""
@@ -256,7 +273,8 @@ def _first_pass(painter: Painter, clip: frames.Clip, folder: Path, paintings: li
             kept.append(resized)
         target = frame_path(folder, index + 1)
         if not target.exists():
-            result = _paint_frame(painter, folder, index, history, paintings, settings, video, cancel)
+            result = _paint_frame(painter, folder, index, history, paintings, settings, video, roughness,
+                                  cancel)  # fmt: skip
             finished(result, target)
     return kept
 
@@ -284,24 +302,31 @@ def _later_pass(painter: Painter, number: int, inputs: list[Image.Image], folder
             )
             mine = np.asarray(last, dtype=np.float32) / 255
             blend = BLEND * reliable[..., None]
-            start = _to_image((mine + blend * warped) / (1 + blend))
-            result = painter.paint(inputs[index], paintings, later.replace(init=start), cancel=cancel,
+            begin = _to_image((mine + blend * warped) / (1 + blend))
+            result = painter.paint(inputs[index], paintings, later.replace(init=begin), cancel=cancel,
                                    temporal=temporal)  # fmt: skip
         finished(result, target)
 
 
 def _paint_frame(painter: Painter, folder: Path, index: int, history: list[Image.Image], paintings: list,
-                 settings: Settings, video: VideoSettings, cancel: Cancel | None) -> Result:  # fmt: skip
+                 settings: Settings, video: VideoSettings, roughness: float,
+                 cancel: Cancel | None) -> Result:  # fmt: skip
     """Frame `index` (0-based, the last of `history`) of the first pass: the first frame as a
-    picture is painted, a later one from the frame before it, warped, and held to the frames
-    `temporal_frames` back by the temporal loss."""
+    picture is painted, a later one from the frame before it, warped, with detail noise to
+    make up the paintings' `roughness`, and held to the frames `temporal_frames` back by the
+    temporal loss."""
     if index == 0:
         return painter.paint(history[-1], paintings, settings, cancel=cancel)
     earlier = [(history[-1 - back], frame_path(folder, index + 1 - back))
                for back in video.temporal_frames if back <= index]  # fmt: skip
     temporal, warped, _ = _temporal(history[-1], earlier, video.temporal_weight)
+    missing = math.sqrt(max(roughness**2 - start.roughness(_to_image(warped)) ** 2, 0.0))
+    generator = torch.Generator().manual_seed(settings.seed + index)  # a rerun draws the same
+    height, width = warped.shape[:2]
+    noise = start.luminance_noise((3, height, width), video.detail_noise * missing, generator)
+    begin = _to_image(warped + noise[0].permute(1, 2, 0).numpy())
     later = settings.replace(
-        scales=(settings.size,), octaves=None, iterations=video.later_iterations, init=_to_image(warped)
+        scales=(settings.size,), octaves=None, iterations=video.later_iterations, init=begin
     )
     return painter.paint(history[-1], paintings, later, cancel=cancel, temporal=temporal)
 
