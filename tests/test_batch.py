@@ -54,6 +54,10 @@ def test_paths_are_files_folders_or_globs_and_pairs_are_all_or_zip(tmp_path):
     assert names(same_stem) == ["photos-b-jpg_x_the_scream.png", "b-png_x_the_scream.png",
                                 "more-b-jpg_x_the_scream.png", "photos-b-jpg_x_the_scream_2.png",
                                 "tubingen_x_the_scream.png"]  # fmt: skip
+    shutil.copy(STARRY_NIGHT, tmp_path / "s.jpg")
+    shutil.copy(STARRY_NIGHT, tmp_path / "s_2.jpg")
+    twice = batch.plan([TUBINGEN, TUBINGEN], [tmp_path / "s.jpg", tmp_path / "s_2.jpg"])
+    assert len(set(names(twice))) == 4  # a copy's _2 is not taken for the painting s_2's name
     with pytest.raises(ImpastoError, match="a folder with no photograph files"):
         batch.plan([photos], [SCREAM], out=photos)  # the outputs there are not taken as photographs
     with pytest.raises(SettingError, match="pairs"):

@@ -273,14 +273,27 @@ def _names(wanted: Sequence[Wanted]) -> list[str]:
         counts = Counter(chosen)
         chosen = [name(item, detail) if not item.output and counts[old] > 1 else old
                   for item, old in zip(wanted, chosen, strict=True)]  # fmt: skip
-    seen: Counter[str] = Counter()
+    taken = set(chosen)  # a copy's name must not be another row's
+    seen: set[str] = set()
     named = []
     for item, candidate in zip(wanted, chosen, strict=True):
-        seen[candidate] += 1
-        if seen[candidate] > 1 and item.output:
-            raise ManifestError(f"{item.where}: another row writes {candidate} too; give each its own output")
-        named.append(candidate if seen[candidate] == 1 else f"{candidate[:-4]}_{seen[candidate]}.png")
+        if candidate in seen:
+            if item.output:
+                raise ManifestError(f"{item.where}: another row writes {candidate} too; give each its own")
+            copy = 2
+            while f"{candidate[:-4]}_{copy}.png" in taken:
+                copy += 1
+            candidate = f"{candidate[:-4]}_{copy}.png"
+            taken.add(candidate)
+        seen.add(candidate)
+        named.append(candidate)
     return named
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, or its type's name where it has none."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _absolute_files(settings: Settings, base: Path) -> Settings:
@@ -427,7 +440,7 @@ def paint_row(painter: Painter, row: Row, engine: Engine, cancel: Cancel | None 
     except ImpastoError as error:
         return Outcome(row, error=str(error), status="failed", worker=worker)
     except (MemoryError, RuntimeError) as error:  # out of memory, among others: this row only
-        message = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        message = f"{type(error).__name__}: {first_line(error)}"
         return Outcome(row, error=message, status="failed", worker=worker)
     if result.stopped:
         raise KeyboardInterrupt
@@ -525,7 +538,7 @@ def _paint_here(rows: Iterable[Row], engine: Engine, finish: Callable[[Outcome],
     before = torch.get_num_threads()
     torch.set_num_threads(engine.threads or before)
     try:
-        painter = engine.painter()
+        painter = engine.painter().load()  # bad weights stop the batch here, not every row
         for row in rows:
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .batch import Engine, Outcome, Row, paint_row
+from .batch import Engine, Outcome, Row, first_line, paint_row
 from .errors import ImpastoError, SettingError
 from .painter import Cancel
 
@@ -65,7 +66,7 @@ def paint_on_ray(rows: Sequence[Row], engine: Engine, cluster: str, workers: int
             ray.init(address=cluster, include_dashboard=False, logging_level=logging.WARNING,
                      log_to_driver=False)  # fmt: skip
         except (ConnectionError, ValueError, RuntimeError) as error:
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            message = first_line(error)
             raise SettingError("cluster", f"{cluster!r}: no Ray cluster to reach there ({message})") from None
     actors: list[Any] = []
     try:
@@ -84,6 +85,10 @@ def paint_on_ray(rows: Sequence[Row], engine: Engine, cluster: str, workers: int
             while idle and waiting:
                 worker, row = idle.popleft(), waiting.popleft()
                 running[worker.paint.remote(row)] = (worker, row)
+            if not running:  # rows left and no worker: every one died and none could start again
+                for row in waiting:
+                    finish(Outcome(row, error="no Ray worker was left to paint it", status="failed"))
+                return
             ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
@@ -92,13 +97,15 @@ def paint_on_ray(rows: Sequence[Row], engine: Engine, cluster: str, workers: int
                 try:
                     outcome = ray.get(call)
                 except exceptions.RayTaskError as error:  # the painting code raised: this row failed
-                    outcome = Outcome(row, error=str(error.cause or error).splitlines()[0], status="failed")
+                    outcome = Outcome(row, error=first_line(error.cause or error), status="failed")
+                    idle.append(worker)
                 except exceptions.RayError as error:  # the worker or its machine died
                     if isinstance(error, exceptions.RayActorError) and error.actor_init_failed:
                         raise ImpastoError(f"a Ray worker could not start: {_reason(error)}") from None
                     tries[row.number] = tries.get(row.number, 0) + 1
                     ray.kill(worker)
-                    idle.append(start())
+                    if _room_for(options, ray):  # a machine that died takes its room with it
+                        idle.append(start())
                     if tries[row.number] <= RETRIES:
                         waiting.appendleft(row)
                         continue
@@ -132,6 +139,20 @@ def _workers(nodes: list[dict[str, Any]], engine: Engine, most: int | None) -> t
                                "the Ray cluster has")  # fmt: skip
         options = {"num_cpus": per_worker}
     return options, min(fit, most or fit)
+
+
+def _room_for(options: dict[str, Any], ray: Any, seconds: float = 10.0) -> bool:
+    """Whether the cluster has room for one more worker, waiting up to `seconds` for what a
+    dead worker held to be given back."""
+    wanted = {"CPU": options.get("num_cpus", 0), "GPU": options.get("num_gpus", 0)}
+    deadline = time.monotonic() + seconds
+    while True:
+        free = ray.available_resources()
+        if all(free.get(name, 0) >= amount for name, amount in wanted.items() if amount):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def _check_reachable(address: str) -> None:

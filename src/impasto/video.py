@@ -395,7 +395,8 @@ def _claim(folder: Path, described: dict, seed: int | None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ImpastoError(f"{folder}: cannot hold the painted frames ({error.strerror})") from None
-    remove_unfinished(folder, "frame_*")  # a frame being written when the run was killed
+    for place in (folder, *folder.glob("pass_*")):  # a frame being written when the run was killed
+        remove_unfinished(place, "frame_*")
     record = folder / RUN_FILE
     if record.exists():
         try:
