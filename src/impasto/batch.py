@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import glob
 import hashlib
 import io
@@ -398,7 +399,17 @@ def describe(row: Row, engine: Engine) -> dict[str, Any]:
 
 
 def _fingerprint(path: str) -> str:
-    """A file's name and a digest of its bytes ("unreadable" where it cannot be read)."""
+    """A file's name and a digest of its bytes ("unreadable" where it cannot be read); a
+    painting shared by many rows is read once while it is unchanged."""
+    try:
+        found = Path(path).stat()
+    except OSError:
+        return f"{Path(path).name}:unreadable"
+    return _digest(path, found.st_size, found.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _digest(path: str, size: int, modified: int) -> str:
     try:
         return f"{Path(path).name}:{hashlib.sha1(Path(path).read_bytes()).hexdigest()[:16]}"
     except OSError:

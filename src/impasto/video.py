@@ -287,7 +287,7 @@ def _later_pass(painter: Painter, number: int, inputs: list[Image.Image], folder
     here.mkdir(exist_ok=True)
     order = range(len(inputs) - 1, -1, -1) if number % 2 == 0 else range(len(inputs))
     step = -1 if number % 2 == 0 else 1
-    later = settings.replace(scales=(settings.size,), octaves=None, iterations=video.later_iterations)
+    later = _later_frame(settings, video)
     for position, index in enumerate(order):
         target = frame_path(here, index + 1)
         if target.exists():
@@ -325,10 +325,13 @@ def _paint_frame(painter: Painter, folder: Path, index: int, history: list[Image
     height, width = warped.shape[:2]
     noise = start.luminance_noise((3, height, width), video.detail_noise * missing, generator)
     begin = _to_image(warped + noise[0].permute(1, 2, 0).numpy())
-    later = settings.replace(
-        scales=(settings.size,), octaves=None, iterations=video.later_iterations, init=begin
-    )
+    later = _later_frame(settings, video).replace(init=begin)
     return painter.paint(history[-1], paintings, later, cancel=cancel, temporal=temporal)
+
+
+def _later_frame(settings: Settings, video: VideoSettings) -> Settings:
+    """A frame after the first: `later_iterations` at the output size alone."""
+    return settings.replace(scales=(settings.size,), octaves=None, iterations=video.later_iterations)
 
 
 def _temporal(current: Image.Image, others: Sequence[tuple[Image.Image, Path]],
