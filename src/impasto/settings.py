@@ -114,8 +114,8 @@ class Settings:
     )
     recipe: Recipe = option(
         "fast",
-        "fast: coarse to fine from 128 px, 50 iterations at the output size "
-        "and up to 200 at coarser ones, the same look at any size, clean pictures; "
+        "fast: coarse to fine from 128 px, most of the time at the output size, "
+        "the same look at any size, clean pictures; "
         "paper: the plain method, one size, white noise",
         choices=RECIPES,
     )
