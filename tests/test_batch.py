@@ -271,3 +271,13 @@ def _title(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
     except OSError:
         return ""
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "2"])
+def test_threads_and_workers_must_be_positive_whole_numbers(tmp_path, value):
+    with pytest.raises(SettingError, match=r"^threads must be a positive whole number"):
+        batch.Engine.resolve(threads=value)
+    engine = batch.Engine.resolve(threads=1)
+    with pytest.raises(SettingError, match=r"^workers must be a positive whole number"):
+        batch.paint_batch([], tmp_path / "out", engine, workers=value)
+    assert not (tmp_path / "out").exists()

@@ -51,7 +51,7 @@ from . import images, inputs, sheet
 from .errors import ImpastoError, SettingError
 from .painter import Cancel, Painter
 from .paths import remove_unfinished, replacing
-from .settings import INITS, Settings
+from .settings import INITS, Settings, require_whole
 from .weights import md5
 from .weights import resolve as resolve_weights
 
@@ -137,8 +137,8 @@ class Engine:
     def resolve(cls, device: str = "auto", precision: str = "auto",
                 weights: str | os.PathLike[str] | None = None,
                 threads: int | None = None) -> Engine:  # fmt: skip
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise SettingError("threads", f"must be a positive whole number, not {threads!r}")
+        if threads is not None:
+            require_whole("threads", threads)
         source = resolve_weights(weights)
         return cls(device, precision, str(source.path), threads, md5(source.path))
 
@@ -504,8 +504,8 @@ def paint_batch(
     another, so that its targets are computed once. Ctrl-C (or `cancel`) raises
     KeyboardInterrupt, keeping every row finished."""
     engine = engine or Engine.resolve()
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise SettingError("workers", f"must be a positive whole number, not {workers!r}")
+    if workers is not None:
+        require_whole("workers", workers)
     folder = _claim(Path(out), rows)
     earlier = _earlier_records(folder)
     outcomes: dict[int, Outcome] = {}

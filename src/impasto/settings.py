@@ -325,12 +325,18 @@ def blend_weights(settings: Settings, count: int) -> list[float]:
 # The checks, one per kind of value; each raises SettingError naming the field.
 
 
+def require_whole(name: str, value: object) -> None:
+    """SettingError naming `name` unless `value` is a positive whole number (the check of every
+    count, here and for the batch's `threads` and `workers`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SettingError(name, f"must be a positive whole number, not {value!r}")
+
+
 def _whole(settings: Settings, name: str, value: object = None, optional: bool = True) -> None:
     value = getattr(settings, name) if value is None else value
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise SettingError(name, f"must be a positive whole number, not {value!r}")
+    require_whole(name, value)
 
 
 def _positive(settings: Settings, name: str, value: object = None) -> None:
