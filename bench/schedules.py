@@ -42,7 +42,8 @@ def plain_method_best(size: int, content: Path, style: Path) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--schedules", nargs="+", default=["200,100,50", "40,20,70", "25,15,90", "25,10,90"])
+    parser.add_argument("--schedules", nargs="+", default=["200,100,50", "40,20,70", "40,50,70", "100,50,60"],
+                        help="iterations per scale, comma-separated (default: four at 512 px)")  # fmt: skip
     parser.add_argument("--content", type=Path, default=CONTENT)
     parser.add_argument("--style", type=Path, default=STYLE)
     parser.add_argument("--target", type=float, help="default: the plain method's best loss, where measured")
@@ -50,15 +51,17 @@ def main() -> None:
     options = parser.parse_args()
     content, style, size = options.content, options.style, options.size
     target = options.target if options.target is not None else plain_method_best(size, content, style)
+    scales = len(schedule.long_sides(impasto.Settings(size=size)))
+    schedules = [tuple(int(count) for count in text.split(",")) for text in options.schedules]
+    for counts in schedules:
+        if len(counts) != scales:
+            parser.error(f"{','.join(map(str, counts))}: {size} px has {scales} scales")
     print(json.dumps({"machine": machine(), "size": size, "target": target}), flush=True)
     impasto.transfer(content, style, size=64, iterations=2, seed=0, device=options.device)  # warm-up
     objective = Objective(content, style, size, resolve_device(options.device))
-    scales = len(schedule.long_sides(impasto.Settings(size=size)))
     rows = []
-    for text in options.schedules:
-        counts = tuple(int(count) for count in text.split(","))
-        if len(counts) != scales:
-            parser.error(f"{text}: {size} px has {scales} scales")
+    for counts in schedules:
+        text = ",".join(map(str, counts))
         schedule.iterations = lambda settings, count, counts=counts: counts
         recording = run(text, content, style, size, every(5, True), options.device)
         curve = score(recording, objective)
