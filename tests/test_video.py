@@ -340,3 +340,16 @@ def test_the_temporal_loss_is_the_weighted_squared_difference_to_the_warped_fram
     value.backward()
     assert image.grad[..., 4:].abs().max() == 0 and image.grad[..., :4].abs().min() > 0
     assert loss(warped.clone()) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "wanted"),
+    [("passes", 0, "a positive whole number"), ("later_iterations", 1.5, "a positive whole number"),
+     ("temporal_weight", -1.0, "a number of 0 or more"), ("start", True, "a number of 0 or more"),
+     ("detail_noise", float("nan"), "a number of 0 or more"), ("duration", 0, "a positive number"),
+     ("fps", "25", "a positive number")],
+)  # fmt: skip
+def test_video_settings_name_the_parameter_that_is_wrong(name, value, wanted):
+    with pytest.raises(impasto.SettingError, match=rf"^{name} must be {wanted}, not"):
+        video.VideoSettings(**{name: value})
+    video.VideoSettings(**{name: {"fps": 25.0, "duration": 1.0}.get(name, 1)})  # a good value is taken

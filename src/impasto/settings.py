@@ -327,7 +327,7 @@ def blend_weights(settings: Settings, count: int) -> list[float]:
 
 def require_whole(name: str, value: object) -> None:
     """SettingError naming `name` unless `value` is a positive whole number (the check of every
-    count, here and for the batch's `threads` and `workers`)."""
+    count, here, in video.py and for the batch's `threads` and `workers`)."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise SettingError(name, f"must be a positive whole number, not {value!r}")
 
@@ -339,20 +339,25 @@ def _whole(settings: Settings, name: str, value: object = None, optional: bool =
     require_whole(name, value)
 
 
+def require_number(name: str, value: object, positive: bool = False) -> None:
+    """SettingError naming `name` unless `value` is a finite number of 0 or more (above 0 if
+    `positive`): the check of every weight, size in seconds and rate, here and in video.py."""
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or value < 0 or (positive and value == 0):  # type: ignore[operator]
+        wanted = "a positive number" if positive else "a number of 0 or more"
+        raise SettingError(name, f"must be {wanted}, not {value!r}")
+
+
 def _positive(settings: Settings, name: str, value: object = None) -> None:
     value = getattr(settings, name) if value is None else value
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise SettingError(name, f"must be a positive number, not {value!r}")
+    if value is not None:
+        require_number(name, value, positive=True)
 
 
 def _weight(settings: Settings, name: str, value: object = None) -> None:
     value = getattr(settings, name) if value is None else value
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-        raise SettingError(name, f"must be a number of 0 or more, not {value!r}")
+    if value is not None:
+        require_number(name, value)
 
 
 def _choice(settings: Settings, name: str, choices: Sequence[object]) -> None:

@@ -65,7 +65,7 @@ from .inputs import digest
 from .losses import Temporal
 from .painter import Cancel, Painter, Result
 from .paths import remove_unfinished, replacing
-from .settings import Settings, number, option, whole, wholes
+from .settings import Settings, number, option, require_number, require_whole, whole, wholes
 from .vgg import CAFFE
 
 MEAN_PIXEL = CAFFE.mean  # what pixels coming in from outside the frame start as
@@ -125,10 +125,7 @@ class VideoSettings:
     def __post_init__(self) -> None:
         if isinstance(self.temporal_frames, int) and not isinstance(self.temporal_frames, bool):
             object.__setattr__(self, "temporal_frames", (self.temporal_frames,))
-        if not _finite(self.temporal_weight) or self.temporal_weight < 0:
-            raise SettingError(
-                "temporal_weight", f"must be a number of 0 or more, not {self.temporal_weight!r}"
-            )
+        require_number("temporal_weight", self.temporal_weight)
         back = self.temporal_frames
         if (
             not isinstance(back, tuple | list)
@@ -139,28 +136,14 @@ class VideoSettings:
                 "temporal_frames", f"must be whole numbers from 1, with 1 (the frame before), not {back!r}"
             )
         object.__setattr__(self, "temporal_frames", tuple(sorted(set(back))))
-        if (
-            isinstance(self.later_iterations, bool)
-            or not isinstance(self.later_iterations, int)
-            or self.later_iterations < 1
-        ):
-            raise SettingError(
-                "later_iterations", f"must be a positive whole number, not {self.later_iterations!r}"
-            )
-        if not _finite(self.detail_noise) or self.detail_noise < 0:
-            raise SettingError("detail_noise", f"must be a number of 0 or more, not {self.detail_noise!r}")
-        if isinstance(self.passes, bool) or not isinstance(self.passes, int) or self.passes < 1:
-            raise SettingError("passes", f"must be a positive whole number, not {self.passes!r}")
-        if not _finite(self.start) or self.start < 0:
-            raise SettingError("start", f"must be 0 or more seconds, not {self.start!r}")
-        if self.duration is not None and (not _finite(self.duration) or self.duration <= 0):
-            raise SettingError("duration", f"must be a positive number of seconds, not {self.duration!r}")
-        if self.fps is not None and (not _finite(self.fps) or self.fps <= 0):
-            raise SettingError("fps", f"must be a positive number, not {self.fps!r}")
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        require_whole("later_iterations", self.later_iterations)
+        require_number("detail_noise", self.detail_noise)
+        require_whole("passes", self.passes)
+        require_number("start", self.start)
+        if self.duration is not None:
+            require_number("duration", self.duration, positive=True)
+        if self.fps is not None:
+            require_number("fps", self.fps, positive=True)
 
 
 @dataclass
