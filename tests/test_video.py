@@ -143,6 +143,8 @@ def test_more_passes_go_backward_and_forward_and_resume_from_fewer(tmp_path):
     video.paint_video(painter, clip, STARRY_NIGHT, whole, SETTINGS, two)
     first, second = video.pass_folder(whole, 1), video.pass_folder(whole, 2)
     assert second == whole / "pass_2"
+    kept = [video.frame_path(video.inputs_folder(whole), k) for k in (1, 2, 3)]  # what pass 2 read
+    assert all(np.asarray(images.read_image(path)).shape == (48, 64, 3) for path in kept)
     before = [np.asarray(images.read_image(video.frame_path(first, k)), dtype=np.float32) for k in (1, 2, 3)]
     after = [np.asarray(images.read_image(video.frame_path(second, k)), dtype=np.float32) for k in (1, 2, 3)]
     # the backward pass changes every frame, the first most: only there does a later frame now

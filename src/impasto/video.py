@@ -38,11 +38,13 @@ has the temporal loss (short-term only), and a few passes are meant, not fifteen
 
 Frames are written as they finish, atomically, into OUT's work folder (OUT.frames/ for a
 video; OUT itself for a folder; pass N's frames, from the second pass on, in its pass_N/),
-with the run's description: a later run of the same command skips the frames that are there
-and goes on, and, as each frame is made from the finished frames on disk (8-bit, as saved)
-and a fixed seed, the resumed video equals an uninterrupted one. The number of passes is not
-part of the description, so a run with more passes goes on from a finished one. The video
-file is encoded from the last pass's frames once they are all there.
+with the run's description; where more passes follow, the first also leaves the input frames
+at the output size in inputs/, which later passes read, so that no pass holds the clip in
+memory. A later run of the same command skips the frames that are there and goes on, and, as
+each frame is made from the finished frames on disk (8-bit, as saved) and a fixed seed, the
+resumed video equals an uninterrupted one. The number of passes is not part of the
+description, so a run with more passes goes on from a finished one. The video file is
+encoded from the last pass's frames once they are all there.
 """
 
 from __future__ import annotations
@@ -180,6 +182,11 @@ def pass_folder(folder: Path, number: int) -> Path:
     return folder if number == 1 else folder / f"pass_{number}"
 
 
+def inputs_folder(folder: Path) -> Path:
+    """Where the first pass leaves the input frames, at the output size, for later passes."""
+    return folder / "inputs"
+
+
 def paint_video(
     painter: Painter,
     source: str | os.PathLike[str],
@@ -222,11 +229,11 @@ def paint_video(
     roughness = float(np.mean([start.roughness(images.resize_long_side(images.read_image(p), settings.size))
                                for p in paintings]))  # fmt: skip
     try:
-        inputs = _first_pass(painter, clip, folder, paintings, settings, video, roughness, cancel, finished)
+        _first_pass(painter, clip, folder, paintings, settings, video, roughness, cancel, finished)
         for number in range(2, video.passes + 1):
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
-            _later_pass(painter, number, inputs, folder, paintings, settings, video, cancel, finished)
+            _later_pass(painter, number, clip.count, folder, paintings, settings, video, cancel, finished)
     except KeyboardInterrupt:  # the painter's Interrupted too: the frame in progress is dropped
         raise Stopped(done, total) from None
     if not output.suffix:
@@ -241,34 +248,37 @@ Finished = Callable[[Result, Path], None]
 
 def _first_pass(painter: Painter, clip: frames.Clip, folder: Path, paintings: list, settings: Settings,
                 video: VideoSettings, roughness: float, cancel: Cancel | None,
-                finished: Finished) -> list[Image.Image]:  # fmt: skip
-    """Paint the frames not yet on disk, in order; return the input frames at the output size
-    where more passes need them (else only the last few are kept)."""
+                finished: Finished) -> None:  # fmt: skip
+    """Paint the frames not yet on disk, in order, keeping only the last few input frames in
+    memory; where more passes follow, leave every input frame at the output size in inputs/."""
     history: list[Image.Image] = []  # the last input frames, at the output size, newest last
-    kept = []
     reach = max(video.temporal_frames)
+    if video.passes > 1:
+        inputs_folder(folder).mkdir(exist_ok=True)
     for index, frame in enumerate(clip.frames()):
         if cancel is not None and cancel.is_set():
             raise KeyboardInterrupt
         resized = images.resize_long_side(frame, settings.size)
         history = (history + [resized])[-(reach + 1) :]
-        if video.passes > 1:
-            kept.append(resized)
+        kept = frame_path(inputs_folder(folder), index + 1)
+        if video.passes > 1 and not kept.exists():
+            images.write_image(resized, kept)
         target = frame_path(folder, index + 1)
         if not target.exists():
             result = _paint_frame(painter, folder, index, history, paintings, settings, video, roughness,
                                   cancel)  # fmt: skip
             finished(result, target)
-    return kept
 
 
-def _later_pass(painter: Painter, number: int, inputs: list[Image.Image], folder: Path, paintings: list,
+def _later_pass(painter: Painter, number: int, count: int, folder: Path, paintings: list,
                 settings: Settings, video: VideoSettings, cancel: Cancel | None,
                 finished: Finished) -> None:  # fmt: skip
-    """Pass `number` (from 2): backward if it is even, forward if odd (see the module's description)."""
+    """Pass `number` (from 2) over the `count` frames: backward if it is even, forward if odd
+    (see the module's description)."""
     before, here = pass_folder(folder, number - 1), pass_folder(folder, number)
     here.mkdir(exist_ok=True)
-    order = range(len(inputs) - 1, -1, -1) if number % 2 == 0 else range(len(inputs))
+    source = lambda index: images.read_image(frame_path(inputs_folder(folder), index + 1))  # noqa: E731
+    order = range(count - 1, -1, -1) if number % 2 == 0 else range(count)
     step = -1 if number % 2 == 0 else 1
     later = _later_frame(settings, video)
     for position, index in enumerate(order):
@@ -276,17 +286,18 @@ def _later_pass(painter: Painter, number: int, inputs: list[Image.Image], folder
         if target.exists():
             continue
         last = images.read_image(frame_path(before, index + 1))
+        frame = source(index)
         if position == 0:
-            result = painter.paint(inputs[index], paintings, later.replace(init=last), cancel=cancel)
+            result = painter.paint(frame, paintings, later.replace(init=last), cancel=cancel)
         else:
             neighbour = index - step
             temporal, warped, reliable = _temporal(
-                inputs[index], [(inputs[neighbour], frame_path(here, neighbour + 1))], video.temporal_weight
+                frame, [(source(neighbour), frame_path(here, neighbour + 1))], video.temporal_weight
             )
             mine = np.asarray(last, dtype=np.float32) / 255
             blend = BLEND * reliable[..., None]
             begin = _to_image((mine + blend * warped) / (1 + blend))
-            result = painter.paint(inputs[index], paintings, later.replace(init=begin), cancel=cancel,
+            result = painter.paint(frame, paintings, later.replace(init=begin), cancel=cancel,
                                    temporal=temporal)  # fmt: skip
         finished(result, target)
 
@@ -381,7 +392,7 @@ def _claim(folder: Path, described: dict, seed: int | None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ImpastoError(f"{folder}: cannot hold the painted frames ({error.strerror})") from None
-    for place in (folder, *folder.glob("pass_*")):  # a frame being written when the run was killed
+    for place in (folder, inputs_folder(folder), *folder.glob("pass_*")):  # one being written when killed
         remove_unfinished(place, "frame_*")
     record = folder / RUN_FILE
     if record.exists():
