@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw
 import impasto
 from impasto import flow, images, paths, quality, video
 from impasto.network import paper_network
+from impasto.schedule import schedule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality_vs_time import machine  # noqa: E402
@@ -189,7 +190,11 @@ def main() -> None:
     log = out / "video.jsonl"
     done = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
+    # a frame painted as a picture (the first, and every one painted alone) follows this plan
+    plan = [scale.iterations for scale in schedule(settings, (clip.width, clip.height))]
+
     def record(row: dict) -> None:
+        row["first_frame_iterations"] = plan  # rows without it: 100, 50 at 256 px (512 px as now)
         row["machine"] = machine()
         print(json.dumps({k: v for k, v in row.items() if k not in ("style", "machine")}), flush=True)
         with log.open("a") as file:
