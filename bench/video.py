@@ -190,12 +190,13 @@ def main() -> None:
     log = out / "video.jsonl"
     done = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
-    # a frame painted as a picture (the first, and every one painted alone) follows this plan
+    # A frame painted as a picture (the first, and every one painted alone) follows this plan;
+    # rows and folders are kept per plan (rows without it: 100, 50 at 256 px; 512 px as now).
     plan = [scale.iterations for scale in schedule(settings, (clip.width, clip.height))]
+    planned = "-".join(map(str, plan))
 
     def record(row: dict) -> None:
-        row["first_frame_iterations"] = plan  # rows without it: 100, 50 at 256 px (512 px as now)
-        row["machine"] = machine()
+        row |= {"first_frame_iterations": plan, "machine": machine()}
         print(json.dumps({k: v for k, v in row.items() if k not in ("style", "machine")}), flush=True)
         with log.open("a") as file:
             file.write(json.dumps(row) + "\n")
@@ -203,11 +204,11 @@ def main() -> None:
     def already(**key: object) -> bool:
         return any(all(row.get(k) == v for k, v in key.items()) for row in done)
 
-    base = {"size": clip.width, "frames": clip.count}
+    base = {"size": clip.width, "frames": clip.count, "first_frame_iterations": plan}
     if not already(method="input", **base):
         input_error = warping_error([images.read_image(path) for path in frames], clip)
         record({"method": "input", **base, "warping_error": input_error})
-    independent = out / f"independent_{args.size}x{args.frames}"
+    independent = out / f"independent_{args.size}x{args.frames}_p{planned}"
     seconds = paint_independently(painter, frames, independent, settings)
     reference = [yardstick(images.read_image(independent / p.name)).style
                  for yardstick, p in zip(yardsticks, frames, strict=True)]  # fmt: skip
@@ -226,7 +227,7 @@ def main() -> None:
             # the frames of every pass are in one folder (pass_N/ from the second): more passes
             # go on from the frames of fewer
             name = f"w{weight:g}_k{later}_j{'-'.join(map(str, reach))}_n{args.detail_noise:g}"
-            folder = out / f"temporal_{args.size}x{args.frames}_{name}"
+            folder = out / f"temporal_{args.size}x{args.frames}_p{planned}_{name}"
             last = video.pass_folder(folder, args.passes)
             if already(method="temporal", **base, **extra):
                 continue

@@ -36,13 +36,14 @@ def as_image(pixels: np.ndarray) -> Image.Image:
     return Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)).convert("RGB")
 
 
-def panned_frames(folder: Path, count: int, step: int = 3) -> Path:
-    """`count` frames of a camera panning right by `step` px a frame, numbered from 1."""
+def panned_frames(folder: Path, count: int, step: int = 3, zoom: int = 1) -> Path:
+    """`count` frames of a camera panning right by `step` px a frame, numbered from 1, each
+    SIZE x 48 px (times `zoom`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    picture = images.read_image(TUBINGEN).resize((160, 120), Image.Resampling.LANCZOS)
+    picture = images.read_image(TUBINGEN).resize((160 * zoom, 120 * zoom), Image.Resampling.LANCZOS)
     for k in range(count):
-        left = 10 + step * k
-        picture.crop((left, 20, left + SIZE, 20 + 48)).save(folder / f"frame_{k + 1:04d}.png")
+        left, top = (10 + step * k) * zoom, 20 * zoom
+        picture.crop((left, top, left + SIZE * zoom, top + 48 * zoom)).save(folder / f"frame_{k + 1:04d}.png")
     return folder
 
 
@@ -136,15 +137,15 @@ def test_a_stopped_run_resumes_to_the_frames_of_an_uninterrupted_one(tmp_path):
 
 
 def test_more_passes_go_backward_and_forward_and_resume_from_fewer(tmp_path):
-    clip = panned_frames(tmp_path / "in", 3)
+    clip = panned_frames(tmp_path / "in", 3, zoom=2)  # larger than the output: later passes read them resized
     painter = impasto.Painter()
     two = video.VideoSettings(later_iterations=8, passes=2)
     whole = tmp_path / "whole"
     video.paint_video(painter, clip, STARRY_NIGHT, whole, SETTINGS, two)
     first, second = video.pass_folder(whole, 1), video.pass_folder(whole, 2)
     assert second == whole / "pass_2"
-    kept = [video.frame_path(video.inputs_folder(whole), k) for k in (1, 2, 3)]  # what pass 2 read
-    assert all(np.asarray(images.read_image(path)).shape == (48, 64, 3) for path in kept)
+    kept = [video.frame_path(video.inputs_folder(whole), k) for k in (1, 2, 3)]
+    assert all(images.read_image(path).size == (SIZE, 48) for path in kept)
     before = [np.asarray(images.read_image(video.frame_path(first, k)), dtype=np.float32) for k in (1, 2, 3)]
     after = [np.asarray(images.read_image(video.frame_path(second, k)), dtype=np.float32) for k in (1, 2, 3)]
     # the backward pass changes every frame, the first most: only there does a later frame now
@@ -212,6 +213,11 @@ def test_another_run_in_the_same_folder_is_refused(tmp_path):
     video.paint_video(impasto.Painter(), clip, STARRY_NIGHT, out, SETTINGS, FEW)
     with pytest.raises(impasto.ImpastoError, match="another run"):
         video.paint_video(impasto.Painter(), clip, STARRY_NIGHT, out, SETTINGS.replace(seed=4), FEW)
+    mine = tmp_path / "mine"  # a folder of the user's, with an inputs/ of its own
+    (mine / "inputs").mkdir(parents=True)
+    with pytest.raises(impasto.ImpastoError, match="inputs/ folder that impasto video did not make"):
+        video.paint_video(impasto.Painter(), clip, STARRY_NIGHT, mine, SETTINGS, FEW)
+    assert sorted(p.name for p in mine.iterdir()) == ["inputs"]
 
 
 def write_clip(path: Path, count: int, rate: int = 10, audio: bool = False) -> Path:

@@ -260,9 +260,9 @@ def _first_pass(painter: Painter, clip: frames.Clip, folder: Path, paintings: li
             raise KeyboardInterrupt
         resized = images.resize_long_side(frame, settings.size)
         history = (history + [resized])[-(reach + 1) :]
-        kept = frame_path(inputs_folder(folder), index + 1)
-        if video.passes > 1 and not kept.exists():
-            images.write_image(resized, kept)
+        stored = frame_path(inputs_folder(folder), index + 1)
+        if video.passes > 1 and not stored.exists():
+            images.write_image(resized, stored)
         target = frame_path(folder, index + 1)
         if not target.exists():
             result = _paint_frame(painter, folder, index, history, paintings, settings, video, roughness,
@@ -277,7 +277,7 @@ def _later_pass(painter: Painter, number: int, count: int, folder: Path, paintin
     (see the module's description)."""
     before, here = pass_folder(folder, number - 1), pass_folder(folder, number)
     here.mkdir(exist_ok=True)
-    source = lambda index: images.read_image(frame_path(inputs_folder(folder), index + 1))  # noqa: E731
+    read_input = lambda index: images.read_image(frame_path(inputs_folder(folder), index + 1))  # noqa: E731
     order = range(count - 1, -1, -1) if number % 2 == 0 else range(count)
     step = -1 if number % 2 == 0 else 1
     later = _later_frame(settings, video)
@@ -286,18 +286,18 @@ def _later_pass(painter: Painter, number: int, count: int, folder: Path, paintin
         if target.exists():
             continue
         last = images.read_image(frame_path(before, index + 1))
-        frame = source(index)
+        resized = read_input(index)
         if position == 0:
-            result = painter.paint(frame, paintings, later.replace(init=last), cancel=cancel)
+            result = painter.paint(resized, paintings, later.replace(init=last), cancel=cancel)
         else:
             neighbour = index - step
             temporal, warped, reliable = _temporal(
-                frame, [(source(neighbour), frame_path(here, neighbour + 1))], video.temporal_weight
+                resized, [(read_input(neighbour), frame_path(here, neighbour + 1))], video.temporal_weight
             )
             mine = np.asarray(last, dtype=np.float32) / 255
             blend = BLEND * reliable[..., None]
             begin = _to_image((mine + blend * warped) / (1 + blend))
-            result = painter.paint(frame, paintings, later.replace(init=begin), cancel=cancel,
+            result = painter.paint(resized, paintings, later.replace(init=begin), cancel=cancel,
                                    temporal=temporal)  # fmt: skip
         finished(result, target)
 
@@ -407,9 +407,10 @@ def _claim(folder: Path, described: dict, seed: int | None) -> int:
                 "remove it, or give another output"
             )
         return seed
-    if any(folder.glob("frame_*.png")):
+    if any(folder.glob("frame_*.png")) or inputs_folder(folder).exists():
         raise ImpastoError(
-            f"{folder} already holds frames that impasto video did not make; give another output"
+            f"{folder} already holds frames or an inputs/ folder that impasto video did not make; "
+            "give another output"
         )
     seed = seed if seed is not None else int.from_bytes(os.urandom(4), "big")
     with replacing(record) as temporary:
