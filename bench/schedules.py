@@ -1,16 +1,17 @@
 """Where the iterations go: schedules of the default recipe, scored at the output size.
 
     .venv/bin/python bench/schedules.py [--size 512] [--schedules 200,100,50 40,20,70 ...]
-        [--content C --style S] [--target LOSS]
+        [--content C --style S] [--target LOSS] [--device cuda --results bench/results/gpu]
 
 A schedule is the iterations at each scale of the default recipe (128 px, doubling to the
 output size); everything else is the default. They run one after another in one process on
 one pair (Tübingen × The Starry Night unless given; seed 0), and every recorded iterate is
 scored as bench/quality_vs_time.py scores them: float32, at the output size, clamped as saved,
 coarse iterates enlarged. For each: the time to `--target` (by default, for the default pair,
-the plain method's best loss from that script's JSON for the size), the final loss, its
-content and style terms, the time, and the score at the end of each scale. Writes
-bench/results/schedules/SIZE_CONTENT_STYLE.json.
+the plain method's best loss from that script's JSON for the size in `--results`), the final
+loss, its content and style terms, the time, and the score at the end of each scale. Writes
+RESULTS/schedules/SIZE_CONTENT_STYLE.json. On a GPU, run bench/gpu.sh first (it measures the
+plain method there) and pass its folder as `--results`.
 
 No setting takes one count per scale, so the script replaces `impasto.schedule.iterations`
 for each run.
@@ -34,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTENT, STYLE = ROOT / "examples" / "tubingen.jpg", ROOT / "examples" / "starry_night.jpg"
 
 
-def plain_method_best(size: int, content: Path, style: Path) -> float | None:
-    path = ROOT / "bench" / "results" / f"quality_vs_time_{size}_{content.stem}_{style.stem}.json"
+def plain_method_best(results: Path, size: int, content: Path, style: Path) -> float | None:
+    path = results / f"quality_vs_time_{size}_{content.stem}_{style.stem}.json"
     return json.loads(path.read_text())["reference_best"]["loss"] if path.exists() else None
 
 
@@ -48,9 +49,13 @@ def main() -> None:
     parser.add_argument("--style", type=Path, default=STYLE)
     parser.add_argument("--target", type=float, help="default: the plain method's best loss, where measured")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results",
+                        help="where quality_vs_time.py's JSON is, and schedules/ goes")  # fmt: skip
     options = parser.parse_args()
     content, style, size = options.content, options.style, options.size
-    target = options.target if options.target is not None else plain_method_best(size, content, style)
+    target = options.target
+    if target is None:
+        target = plain_method_best(options.results, size, content, style)
     scales = len(schedule.long_sides(impasto.Settings(size=size)))
     schedules = [tuple(int(count) for count in text.split(",")) for text in options.schedules]
     for counts in schedules:
@@ -74,7 +79,7 @@ def main() -> None:
                "its_at_output_size_to_target": reached - sum(counts[:-1]) if reached else None}  # fmt: skip
         rows.append(row)
         print(json.dumps(row), flush=True)
-    out = ROOT / "bench" / "results" / "schedules" / f"{size}_{content.stem}_{style.stem}.json"
+    out = options.results / "schedules" / f"{size}_{content.stem}_{style.stem}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     summary = {"machine": machine(), "size": size, "pair": f"{content.stem} x {style.stem}", "target": target,
                "rows": rows}  # fmt: skip
