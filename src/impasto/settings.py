@@ -341,7 +341,7 @@ def _whole(settings: Settings, name: str, value: object = None, optional: bool =
 
 def require_number(name: str, value: object, positive: bool = False) -> None:
     """SettingError naming `name` unless `value` is a finite number of 0 or more (above 0 if
-    `positive`): the check of every weight, size in seconds and rate, here and in video.py."""
+    `positive`): the check of every weight, time in seconds and rate, here and in video.py."""
     number = isinstance(value, int | float) and not isinstance(value, bool) and -math.inf < value < math.inf
     if not number or value < 0 or (positive and value == 0):  # type: ignore[operator]
         wanted = "a positive number" if positive else "a number of 0 or more"
