@@ -309,36 +309,10 @@ def build(painter: Painter, max_size: int = 1024) -> Any:
             upload.upload(lambda data, what=label: page.show(data, what), upload, [shown, status])
             chosen.change(lambda name, examples=examples: example_image(name, examples), chosen, shown)
 
-        def run(
-            photo: bytes | None,
-            photo_example: str,
-            first: bytes | None,
-            first_example: str,
-            second: bytes | None,
-            second_example: str,
-            size: float,
-            recipe: str,
-            strength: float,
-            preserve: str,
-            blend: float,
-            seed: float,
-            request: gr.Request,
-        ) -> Iterator[tuple[Any, str, Any]]:
-            yield from page.paint(
-                request.session_hash or "",
-                photo,
-                photo_example,
-                first,
-                first_example,
-                second,
-                second_example,
-                size,
-                recipe,
-                strength,
-                preserve,
-                blend,
-                seed,
-            )
+        # Gradio hands the request to a parameter annotated gr.Request; the inputs follow in
+        # the order of `values` below, which is Page.paint's.
+        def run(request: gr.Request, *values: Any) -> Iterator[tuple[Any, str, Any]]:
+            yield from page.paint(request.session_hash or "", *values)
 
         def halt(request: gr.Request) -> None:
             page.stop(request.session_hash or "")
